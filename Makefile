@@ -1,0 +1,38 @@
+# PumpWatch developer entry points.  Every target sets itself up first:
+# a fresh clone needs only `make run` or `make test`.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+NODE_STAMP := node_modules/.installed-stamp
+EXAMPLE ?= examples/flex-night-boost.json
+
+.PHONY: setup run test bench clean help
+
+help:
+	@echo "make run    set up, then show the unit's job on the emulator with $(EXAMPLE)"
+	@echo "make test   set up, then run the whole test suite"
+	@echo "make bench  set up, then print speed and memory figures"
+	@echo "make setup  create .venv and node_modules (idempotent)"
+
+setup: $(STAMP) $(NODE_STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: setup
+	$(VENV)/bin/pumpsync forecast $(EXAMPLE)
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .hypothesis

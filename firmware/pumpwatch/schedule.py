@@ -1,0 +1,192 @@
+"""The programmed therapy as exact integer dose curves.
+
+Owns two things:
+
+* `DailyCycle` — the daily program in local time (flex steps, periodic
+  boluses, the patient-bolus allowance as a continuous extra rate) as a
+  cumulative-dose function over local seconds, and its inverse.
+* `LocalClock` — UTC offset as a piecewise-constant function of UTC time
+  (a fixed offset, optionally with daylight-saving transitions supplied by
+  the host, since the device carries no tz database).
+
+Units (all integers, so nothing drifts over months):
+  rates    ng/day            (mcg/day * 1000)
+  doses    "dose units" = ng * 86400, i.e. rate (ng/day) x seconds,
+           so a bolus of B ng counts B * 86400
+Delivery over UTC time (t0, t] follows local time: a step's rate applies
+while the local clock is inside the step; a bolus is given at the UTC
+instant whose local time equals its time of day.
+"""
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+DAY_S = const(86400)
+
+
+class DailyCycle:
+    """Cumulative dose over local seconds for a repeating daily program."""
+
+    def __init__(self, steps, boluses=(), extra_rate=0):
+        """steps: [(start_s, ng_per_day)] with strictly increasing starts;
+        boluses: [(time_s, ng)]; extra_rate: ng/day added to every step."""
+        bolus_at = {}
+        for time_s, ng in boluses:
+            bolus_at[time_s] = bolus_at.get(time_s, 0) + ng
+        points = sorted(set([0] + [s for s, _ in steps] + list(bolus_at)))
+        # Rate in force at local second x: the last step starting at or
+        # before x, or (before the first start) the last step of the day.
+        last_rate = steps[-1][1]
+        self.starts = points
+        self.rates = []
+        self.boluses = []
+        self.before = []  # dose units accumulated since midnight before point i
+        total = 0
+        step_index = 0
+        for i, x in enumerate(points):
+            while step_index < len(steps) and steps[step_index][0] <= x:
+                last_rate = steps[step_index][1]
+                step_index += 1
+            rate = last_rate + extra_rate
+            bolus = bolus_at.get(x, 0) * DAY_S
+            self.before.append(total)
+            self.rates.append(rate)
+            self.boluses.append(bolus)
+            end = points[i + 1] if i + 1 < len(points) else DAY_S
+            total += bolus + rate * (end - x)
+        self.per_day = total
+
+    def _piece(self, second_of_day):
+        starts = self.starts
+        lo, hi = 0, len(starts) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) >> 1
+            if starts[mid] <= second_of_day:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    def cumulative(self, local_s):
+        """Dose units from local 0 up to and including local second `local_s`."""
+        day, x = divmod(local_s, DAY_S)
+        i = self._piece(x)
+        return (day * self.per_day + self.before[i] + self.boluses[i]
+                + self.rates[i] * (x - self.starts[i]))
+
+    def cumulative_before(self, local_s):
+        """As `cumulative`, but without a bolus given exactly at `local_s`."""
+        x = local_s % DAY_S
+        i = self._piece(x)
+        value = self.cumulative(local_s)
+        if self.starts[i] == x:
+            value -= self.boluses[i]
+        return value
+
+    def first_local_reaching(self, value):
+        """Smallest integer local second L with cumulative(L) >= value."""
+        day, rest = divmod(value, self.per_day)
+        starts = self.starts
+        count = len(starts)
+        for i in range(count):
+            start = starts[i]
+            reached = self.before[i] + self.boluses[i]
+            if reached >= rest:
+                return day * DAY_S + start
+            rate = self.rates[i]
+            end = starts[i + 1] if i + 1 < count else DAY_S
+            if rate > 0:
+                x = start + (rest - reached + rate - 1) // rate
+                if x < end:
+                    return day * DAY_S + x
+        return (day + 1) * DAY_S
+
+
+class LocalClock:
+    """UTC offset (seconds) in force at each UTC instant."""
+
+    def __init__(self, offset_s, transitions=()):
+        """offset_s: offset before the first transition; transitions:
+        [(utc_at, offset_s)] sorted by time, each in force from its instant."""
+        self.offset_s = offset_s
+        self.transitions = list(transitions)
+
+    def offset_at(self, utc):
+        offset = self.offset_s
+        for at, new_offset in self.transitions:
+            if at > utc:
+                break
+            offset = new_offset
+        return offset
+
+    def spans(self, utc_from):
+        """Yield (start, end_or_None, offset) constant-offset spans from utc_from on."""
+        start = utc_from
+        offset = self.offset_s
+        for at, new_offset in self.transitions:
+            if at <= start:
+                offset = new_offset
+                continue
+            yield start, at, offset
+            start, offset = at, new_offset
+        yield start, None, offset
+
+    def to_utc(self, local_s):
+        """UTC instant showing local time `local_s`.
+
+        In a skipped hour (clocks forward) the instant the clock jumps over it;
+        in a repeated hour the earlier of the two.
+        """
+        for start, end, offset in self.spans(-(1 << 40)):
+            utc = local_s - offset
+            if utc < start:
+                return start  # skipped local time: the jump itself
+            if end is None or utc < end:
+                return utc
+        return local_s - self.offset_s  # unreachable: the last span is open
+
+
+class Delivery:
+    """Dose delivered over UTC time for a cycle seen through a local clock."""
+
+    def __init__(self, cycle, clock):
+        self.cycle = cycle
+        self.clock = clock
+
+    def delivered(self, utc_from, utc_to):
+        """Dose units delivered in (utc_from, utc_to]."""
+        if utc_to <= utc_from:
+            return 0
+        cycle = self.cycle
+        total = 0
+        first = True
+        for start, end, offset in self.clock.spans(utc_from):
+            if first:
+                base = cycle.cumulative(start + offset)
+                first = False
+            else:
+                base = cycle.cumulative_before(start + offset)
+            if end is None or utc_to < end:
+                return total + cycle.cumulative(utc_to + offset) - base
+            total += cycle.cumulative_before(end + offset) - base
+
+    def first_time_delivered(self, utc_from, amount):
+        """Smallest integer UTC second t > utc_from with delivered(utc_from, t) >= amount."""
+        if amount <= 0:
+            return utc_from
+        cycle = self.cycle
+        done = 0
+        first = True
+        for start, end, offset in self.clock.spans(utc_from):
+            if first:
+                base = cycle.cumulative(start + offset)
+                first = False
+            else:
+                base = cycle.cumulative_before(start + offset)
+            utc = cycle.first_local_reaching(base + amount - done) - offset
+            if end is None or utc < end:
+                return utc
+            done += cycle.cumulative_before(end + offset) - base

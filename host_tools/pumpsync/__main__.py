@@ -1,0 +1,7 @@
+"""`python -m pumpsync` runs the command line."""
+
+import sys
+
+from pumpsync.cli import main
+
+sys.exit(main())

@@ -1,0 +1,88 @@
+"""The `pumpsync` command line: one sub-command per nurse or technician task.
+
+Owns argument parsing, exit codes and where output goes.  Exit codes:
+0 success, 1 a failure while doing the task, 2 bad input (settings file or
+arguments).  Errors are one clear sentence per problem on stderr, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from pumpwatch import timecalc
+from pumpwatch.forecast import Forecast
+from pumpwatch.settings import CONFIRM_DOSE_RANGE
+
+from pumpsync import FIRMWARE_VERSION, report, settings_file
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(Exception):
+    """A bad argument: reported as one line, exit code 2."""
+
+
+def _instant(text: str) -> int:
+    epoch = timecalc.parse_iso(text)
+    if epoch is None:
+        raise UsageError(f"--at: \"{text}\" is not an ISO 8601 time with Z or an offset "
+                         "(e.g. 2026-11-22T09:00:00Z)")
+    return epoch
+
+
+def cmd_forecast(args) -> int:
+    as_of = _instant(args.at) if args.at else int(time.time())
+    loaded = settings_file.load(args.settings, as_of, tuple(args.confirm or ()))
+    if loaded.errors:
+        for line in loaded.errors:
+            print(line, file=sys.stderr)
+        print(f"{args.settings}: {len(loaded.errors)} problem(s); nothing was forecast", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    forecast = Forecast(loaded.prescription, as_of)
+    if args.json:
+        json.dump(forecast.as_dict(loaded.warnings), sys.stdout, indent=2)
+        print()
+    else:
+        print(report.forecast_text(forecast, loaded.warnings + forecast.warnings()))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pumpsync",
+        description="PumpWatch host tools: forecast refills and look after a PumpWatch unit.")
+    parser.add_argument("--version", action="version", version=f"pumpsync {FIRMWARE_VERSION}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+
+    forecast = commands.add_parser(
+        "forecast", help="when will the reservoir run low, and when is the refill due",
+        description="Check a settings file and print the refill forecast: remaining volume, "
+                    "low-reservoir and empty times, the refill due date and reminders.")
+    forecast.add_argument("settings", metavar="SETTINGS.json", help="the prescription settings file")
+    forecast.add_argument("--at", metavar="ISO", help="forecast as of this time (default: now)")
+    forecast.add_argument("--json", action="store_true", help="print one JSON object (stable keys)")
+    forecast.add_argument("--confirm", action="append", metavar="CHECK", choices=[CONFIRM_DOSE_RANGE],
+                          help=f"accept a plausibility check that would refuse the file "
+                               f"({CONFIRM_DOSE_RANGE}: average dose outside 12-2003 mcg/day)")
+    forecast.set_defaults(handler=cmd_forecast)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except UsageError as exc:
+        print(f"pumpsync: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("pumpsync: interrupted", file=sys.stderr)
+        return EXIT_FAILED

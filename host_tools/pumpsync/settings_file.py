@@ -1,0 +1,108 @@
+"""Reading a settings file on the host, ready for the core to check.
+
+Owns what only the host can do before the core sees a settings file:
+parsing JSON with line/column errors, and resolving an IANA `clock.tz`
+(zoneinfo) into the fixed offset plus the offset changes of the next 400
+days that the device understands.  Validation itself is the core's
+(`pumpwatch.settings.check`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pumpwatch import settings as core_settings
+from pumpwatch import timecalc
+
+TRANSITION_HORIZON_DAYS = 400
+
+
+@dataclass
+class LoadedSettings:
+    document: dict | None
+    prescription: core_settings.Prescription | None
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def load(path: str | Path, as_of: int | None, confirmed=()) -> LoadedSettings:
+    """Read, resolve and check a settings file; never raises on bad content."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        return LoadedSettings(None, None, [f"{path}: cannot read: {exc.strerror or exc}"])
+    except UnicodeDecodeError:
+        return LoadedSettings(None, None, [f"{path}: not UTF-8 text"])
+    return parse(text, as_of, confirmed, source=str(path))
+
+
+def parse(text: str, as_of: int | None, confirmed=(), source: str = "settings") -> LoadedSettings:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return LoadedSettings(None, None, [f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} "
+                                           f"column {exc.colno}"])
+    errors = resolve_timezone(document)
+    if errors:
+        return LoadedSettings(document, None, errors)
+    prescription, errors, warnings = core_settings.check(document, as_of, confirmed)
+    return LoadedSettings(document, prescription, errors, warnings)
+
+
+def resolve_timezone(document) -> list[str]:
+    """Fill clock.utc_offset_min and clock.transitions from clock.tz, in place."""
+    clock = document.get("clock") if isinstance(document, dict) else None
+    if not isinstance(clock, dict) or "tz" not in clock:
+        return []
+    name = clock["tz"]
+    if not isinstance(name, str):
+        return [f"clock.tz: must be an IANA time zone name such as \"Europe/Berlin\", not {name!r}"]
+    try:
+        zone = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return [f"clock.tz: \"{name}\" is not a known IANA time zone (e.g. \"Europe/Berlin\")"]
+    refill = document.get("refill") if isinstance(document.get("refill"), dict) else {}
+    start = timecalc.parse_iso(refill.get("at"))
+    if start is None:
+        return []  # the core reports the bad refill.at
+    if "utc_offset_min" in clock or "transitions" in clock:
+        return ["clock: give either tz or utc_offset_min/transitions, not both"]
+    offset, transitions = offsets_for(zone, start, TRANSITION_HORIZON_DAYS)
+    clock["utc_offset_min"] = offset
+    clock["transitions"] = [{"at": timecalc.format_iso(at), "utc_offset_min": minutes}
+                            for at, minutes in transitions]
+    return []
+
+
+def _offset_min(zone: ZoneInfo, epoch: int) -> int:
+    moment = datetime.fromtimestamp(epoch, tz=timezone.utc).astimezone(zone)
+    return int(moment.utcoffset() // timedelta(minutes=1))
+
+
+def offsets_for(zone: ZoneInfo, start: int, days: int) -> tuple[int, list[tuple[int, int]]]:
+    """Offset (minutes) at `start` and [(utc, minutes)] changes within `days` days."""
+    first = _offset_min(zone, start)
+    changes: list[tuple[int, int]] = []
+    current = first
+    hour = 3600
+    t = start
+    end = start + days * 86400
+    while t < end:
+        nxt = min(t + hour, end)
+        after = _offset_min(zone, nxt)
+        if after != current:
+            lo, hi = t, nxt  # offset(lo) == current, offset(hi) == after
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                if _offset_min(zone, mid) == current:
+                    lo = mid
+                else:
+                    hi = mid
+            changes.append((hi, after))
+            current = after
+        t = nxt
+    return first, changes
