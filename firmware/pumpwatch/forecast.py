@@ -1,6 +1,6 @@
 """The refill forecast: how much drug is left, and when the refill is due.
 
-Owns the forecast contract (docs/forecast.md): conservative figures assume
+Owns the forecast contract (docs/settings.md, "The forecast"): conservative figures assume
 every allowed patient bolus is taken and the pump over-delivers by
 `pump.flow_tolerance_pct`; nominal figures assume neither over-delivery.
 Every instant is found in closed form per schedule segment, exact to the

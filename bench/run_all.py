@@ -1,0 +1,20 @@
+"""`make bench`: every PumpWatch benchmark, printing figures, goals and ratios."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import forecast_speed  # noqa: E402
+
+
+def main() -> int:
+    print("PumpWatch benchmarks\n")
+    forecast_speed.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Every invalid settings file is refused with exit code 2, naming the field."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from pumpsync.cli import main
+
+AS_OF = "2026-11-22T12:00:00Z"
+
+GOOD = {
+    "schema": 1,
+    "pump": {"model": "SynchroMed II", "reservoir_ml": 20, "low_reservoir_alarm_ml": 2.0,
+             "flow_tolerance_pct": 3},
+    "drug": {"name": "baclofen", "concentration_mcg_per_ml": 2000, "max_days_in_reservoir": 180},
+    "refill": {"at": "2026-11-20T10:30:00Z", "volume_ml": 20.0,
+               "next_appointment": "2027-02-10T09:00:00Z"},
+    "therapy": {"steps": [{"start": "00:00", "mcg_per_day": 400},
+                          {"start": "21:00", "mcg_per_day": 480}],
+                "boluses": [{"time": "07:00", "mcg": 50}],
+                "patient_bolus": {"mcg": 25, "max_per_day": 4}},
+    "clock": {"utc_offset_min": 60},
+    "reminders": {"days_before": [14, 7, 3, 1], "at_local": "10:00"},
+}
+
+
+def _set(doc, path, value):
+    *parents, last = path
+    for key in parents:
+        doc = doc[key]
+    if value is _DELETE:
+        del doc[last]
+    else:
+        doc[last] = value
+
+
+_DELETE = object()
+
+# (what is wrong, where in the file, the value put there, the line expected on stderr)
+BAD_INPUT = [
+    ("missing required section", ("drug",), _DELETE, "drug: missing"),
+    ("missing required field", ("pump", "reservoir_ml"), _DELETE, "pump.reservoir_ml: missing"),
+    ("unknown field (a typo)", ("drug", "concentraton"), 2000, "drug.concentraton: unknown field"),
+    ("wrong type", ("pump", "reservoir_ml"), "20", 'pump.reservoir_ml: must be a number, not "20"'),
+    ("boolean for a number", ("refill", "volume_ml"), True, "refill.volume_ml: must be a number"),
+    ("zero concentration", ("drug", "concentration_mcg_per_ml"), 0,
+     "drug.concentration_mcg_per_ml: must be greater than 0"),
+    ("negative concentration", ("drug", "concentration_mcg_per_ml"), -500,
+     "drug.concentration_mcg_per_ml: must be greater than 0"),
+    ("zero volume", ("refill", "volume_ml"), 0, "refill.volume_ml: must be greater than 0"),
+    ("zero rate", ("therapy", "steps", 0, "mcg_per_day"), 0,
+     "therapy.steps[0].mcg_per_day: must be greater than 0"),
+    ("negative bolus", ("therapy", "boluses", 0, "mcg"), -5, "therapy.boluses[0].mcg: must be greater than 0"),
+    ("volume above reservoir", ("refill", "volume_ml"), 21.5,
+     "refill.volume_ml: 21.5 mL is more than the 20 mL reservoir holds"),
+    ("alarm volume not below reservoir", ("pump", "low_reservoir_alarm_ml"), 20,
+     "pump.low_reservoir_alarm_ml: must be less than pump.reservoir_ml"),
+    ("unsorted step starts", ("therapy", "steps", 1, "start"), "-", None),  # filled below
+    ("duplicate step starts", ("therapy", "steps", 1, "start"), "00:00",
+     'therapy.steps[1].start: "00:00" must be later than the step before it'),
+    ("bad time of day", ("therapy", "steps", 1, "start"), "25:00", 'therapy.steps[1].start: "25:00" is not HH:MM'),
+    ("bad bolus time", ("therapy", "boluses", 0, "time"), "7am", 'therapy.boluses[0].time: "7am" is not HH:MM'),
+    ("bad date", ("refill", "at"), "2026-02-30T10:00:00Z", 'refill.at: "2026-02-30T10:00:00Z" is not an ISO 8601'),
+    ("time without zone", ("refill", "at"), "2026-11-20T10:30:00", 'refill.at: "2026-11-20T10:30:00" is not an ISO'),
+    ("refill after the forecast time", ("refill", "at"), "2026-12-01T10:30:00Z",
+     "refill.at: 2026-12-01T10:30:00Z is later than the time of the forecast"),
+    ("unknown schema version", ("schema",), 2, "schema: unsupported version 2"),
+    ("no steps", ("therapy", "steps"), [], "therapy.steps: needs at least one step"),
+    ("too many steps", ("therapy", "steps"), [{"start": "%02d:00" % h, "mcg_per_day": 400} for h in range(24)]
+     + [{"start": "23:30", "mcg_per_day": 400}], "therapy.steps: at most 24 entries (got 25)"),
+    ("bad offset", ("clock", "utc_offset_min"), 1000, "clock.utc_offset_min: must be between -720 and 840"),
+    ("unknown time zone", ("clock",), {"tz": "Mars/Olympus"}, 'clock.tz: "Mars/Olympus" is not a known IANA'),
+    ("dose far too high (mcg/hour typed as mcg/day)", ("therapy", "steps", 0, "mcg_per_day"), 9600,
+     "therapy: average daily dose 8610 mcg/day is outside the observed 12-2003 mcg/day range"),
+    ("dose far too low", ("therapy",), {"steps": [{"start": "00:00", "mcg_per_day": 8}]},
+     "therapy: average daily dose 8 mcg/day is outside the observed 12-2003 mcg/day range"),
+    ("appointment before refill", ("refill", "next_appointment"), "2026-11-01T10:00:00Z",
+     "refill.next_appointment: must be after refill.at"),
+    ("not an object", ("pump",), [1, 2], "pump: must be an object, not a list"),
+]
+
+
+def _case(name, path, value, expected):
+    doc = copy.deepcopy(GOOD)
+    if name == "unsorted step starts":
+        doc["therapy"]["steps"] = [{"start": "21:00", "mcg_per_day": 480}, {"start": "06:00", "mcg_per_day": 400}]
+        return doc, 'therapy.steps[1].start: "06:00" must be later than the step before it'
+    _set(doc, path, value)
+    return doc, expected
+
+
+@pytest.mark.parametrize("name,path,value,expected", BAD_INPUT, ids=[row[0] for row in BAD_INPUT])
+def test_bad_settings_are_refused_naming_the_field(tmp_path, capsys, name, path, value, expected):
+    doc, expected = _case(name, path, value, expected)
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps(doc))
+    code = main(["forecast", str(settings), "--at", AS_OF, "--json"])
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""
+    assert any(line.startswith(expected) for line in err.splitlines()), err
+    assert "Traceback" not in err
+
+
+def test_every_problem_is_reported_not_just_the_first(tmp_path, capsys):
+    doc = copy.deepcopy(GOOD)
+    doc["pump"]["reservoir_ml"] = "twenty"
+    doc["therapy"]["steps"][1]["start"] = "25:00"
+    doc["drug"]["concentration_mcg_per_ml"] = 0
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps(doc))
+    assert main(["forecast", str(settings), "--at", AS_OF]) == 2
+    err = capsys.readouterr().err
+    for field in ("pump.reservoir_ml", "therapy.steps[1].start", "drug.concentration_mcg_per_ml"):
+        assert field in err
+
+
+def test_a_confirmed_dose_outside_the_range_is_accepted(tmp_path, capsys):
+    doc = copy.deepcopy(GOOD)
+    doc["therapy"] = {"steps": [{"start": "00:00", "mcg_per_day": 8}]}
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps(doc))
+    assert main(["forecast", str(settings), "--at", AS_OF, "--json", "--confirm", "dose-range"]) == 0
+    assert json.loads(capsys.readouterr().out)["average_mcg_per_day"] == 8
+
+
+@pytest.mark.parametrize("content,expected", [
+    ("{not json", "not valid JSON"),
+    ("", "not valid JSON"),
+    ("[1, 2]", "settings: must be an object"),
+])
+def test_unreadable_files_are_refused(tmp_path, capsys, content, expected):
+    settings = tmp_path / "settings.json"
+    settings.write_text(content)
+    assert main(["forecast", str(settings), "--at", AS_OF]) == 2
+    assert expected in capsys.readouterr().err
+
+
+def test_missing_file_is_refused(tmp_path, capsys):
+    assert main(["forecast", str(tmp_path / "nope.json"), "--at", AS_OF]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_bad_at_argument_is_refused(capsys):
+    assert main(["forecast", "examples/simple-continuous.json", "--at", "yesterday"]) == 2
+    assert '--at: "yesterday" is not an ISO 8601 time' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("field,value,warning", [
+    (("drug", "concentration_mcg_per_ml"), 1000, "drug.concentration_mcg_per_ml: 1000 mcg/mL is not a commercial"),
+    (("therapy", "steps", 0, "mcg_per_day"), 1200, "therapy: average daily dose"),
+])
+def test_unusual_but_plausible_values_warn(tmp_path, capsys, field, value, warning):
+    doc = copy.deepcopy(GOOD)
+    _set(doc, field, value)
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps(doc))
+    assert main(["forecast", str(settings), "--at", AS_OF, "--json"]) == 0
+    warnings = json.loads(capsys.readouterr().out)["warnings"]
+    assert any(w.startswith(warning) for w in warnings), warnings
