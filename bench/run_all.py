@@ -7,12 +7,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import emulator_idle  # noqa: E402
 import forecast_speed  # noqa: E402
 
 
 def main() -> int:
     print("PumpWatch benchmarks\n")
     forecast_speed.run()
+    print()
+    emulator_idle.run()
     return 0
 
 

@@ -53,6 +53,27 @@ def cmd_forecast(args) -> int:
     return EXIT_OK
 
 
+def cmd_emulate(args) -> int:
+    from pumpsync.emulator import Emulator, EmulatorError
+
+    if args.speed < 0:
+        raise UsageError("--speed must be 0 or more")
+    state = args.state or ".emulator/unit"
+    try:
+        with Emulator(state_dir=state, start_time=args.start, speed=args.speed) as emu:
+            print(f"PumpWatch emulated unit running; serial port: {emu.port}", flush=True)
+            print(f"state (flash, clock): {emu.state_dir}; Ctrl-C stops it", flush=True)
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                print("\nstopping the emulated unit", flush=True)
+    except EmulatorError as exc:
+        print(f"pumpsync: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pumpsync",
@@ -72,6 +93,19 @@ def build_parser() -> argparse.ArgumentParser:
                           help=f"accept a plausibility check that would refuse the file "
                                f"({CONFIRM_DOSE_RANGE}: average dose outside 12-2003 mcg/day)")
     forecast.set_defaults(handler=cmd_forecast)
+
+    emulate = commands.add_parser(
+        "emulate", help="run an emulated PumpWatch unit on a pseudo-terminal",
+        description="Boot the real firmware under MicroPython (WebAssembly) with simulated hardware "
+                    "and expose its USB serial port as a pseudo-terminal that pumpsync, pyserial and "
+                    "mpremote open like a real port.  Runs until Ctrl-C.")
+    emulate.add_argument("--state", metavar="DIR",
+                         help="the unit's flash and clock (default .emulator/unit); a new directory "
+                              "is a factory-fresh unit with the current firmware")
+    emulate.add_argument("--speed", type=float, default=1.0, metavar="X",
+                         help="virtual seconds per real second (default 1; 0 freezes time)")
+    emulate.add_argument("--start", metavar="ISO", help="virtual time at start (default now)")
+    emulate.set_defaults(handler=cmd_emulate)
     return parser
 
 

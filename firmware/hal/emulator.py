@@ -1,0 +1,101 @@
+"""HAL for the emulated unit: its hardware is the emulator's `emuhw` module.
+
+Owns the mapping from the HAL interface to the emulator (host_tools/pumpsync/
+emulator): virtual time, buzzer/LED changes reported to the host, a button
+and a serial port fed by host events, a flash that is a host directory, and a
+watchdog the host enforces.  Sleeping is the emulator's: `run(step)` hands
+`step` over and returns; the emulator calls it once per wake-up.
+"""
+
+import json
+
+import emuhw
+import machine
+import micropython
+
+from hal.base import HAL
+from pumpwatch.events import EVENT_BUTTON, EVENT_SERIAL, EVENT_TIMEOUT
+
+
+class EmulatorHAL(HAL):
+    board = "emulator"
+
+    def __init__(self):
+        self._now_ms = emuhw.now_ms()
+        self._boot_ms = self._now_ms
+        self._button = False
+        self._button_changed = 0
+        rtc = emuhw.rtc_offset_ms()
+        self._rtc_offset_ms = rtc  # None: the clock was lost
+
+    # clock
+    def wall_time(self):
+        if self._rtc_offset_ms is None:
+            return None
+        return (self._now_ms + self._rtc_offset_ms) // 1000
+
+    def set_wall_time(self, epoch):
+        self._rtc_offset_ms = epoch * 1000 - self._now_ms
+        emuhw.emit("rtc", offset_ms=str(self._rtc_offset_ms))
+
+    def ticks_ms(self):
+        return self._now_ms - self._boot_ms
+
+    # sleeping
+    def run(self, step):
+        def wake(event_json):
+            event = json.loads(event_json)
+            self._now_ms = int(event["now"])
+            kind = event["ev"]
+            events = EVENT_TIMEOUT
+            if kind == "button":
+                self._button = bool(event["down"])
+                self._button_changed = self.ticks_ms()
+                events = EVENT_BUTTON
+            elif kind == "serial":
+                events = EVENT_SERIAL
+            timeout = step(events)
+            if timeout is None:
+                return ""
+            return str(self._now_ms + timeout)
+
+        emuhw.run(wake)
+
+    # user interface
+    def buzzer(self, freq_hz):
+        emuhw.emit("buzzer", freq=freq_hz)
+
+    def led(self, on):
+        emuhw.emit("led", state=1 if on else 0)
+
+    def button_down(self):
+        return self._button
+
+    def button_changed_at(self):
+        return self._button_changed
+
+    # serial
+    def serial_read(self):
+        return emuhw.serial_read()
+
+    def serial_write(self, data):
+        emuhw.serial_write(data)
+
+    def set_interrupt_char(self, char):
+        micropython.kbd_intr(char)
+
+    # storage, power, safety
+    def watchdog_start(self, timeout_ms):
+        emuhw.emit("wdt", timeout_ms=timeout_ms)
+
+    def watchdog_feed(self):
+        emuhw.watchdog_feed()
+
+    def battery_mv(self):
+        return emuhw.battery_mv()
+
+    def random_bytes(self, count):
+        return emuhw.random_bytes(count)
+
+    def reset(self):
+        machine.reset()

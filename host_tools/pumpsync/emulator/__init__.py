@@ -1,0 +1,470 @@
+"""The emulated PumpWatch unit: real firmware, real MicroPython, virtual time.
+
+Owns the control API the tests, benchmarks and `pumpsync emulate` use:
+
+    with Emulator(state_dir=path, start_time="2026-11-20T10:30:00Z", speed=1.0) as emu:
+        emu.port, emu.now(), emu.advance(s), emu.press(ms=150), emu.power_cut(),
+        emu.boot(), emu.buzzer_log(), emu.led_log(), emu.stats()
+
+and the unit's virtual clock: while nobody drives it, virtual time runs at
+`speed` x real time (0 freezes it), so a client on `port` sees a live unit;
+`advance(s)` jumps ahead, waking the firmware at each of its deadlines in
+order, without waiting.  The unit's flash is `state_dir/flash/` (a new
+state_dir gets the current firmware/ installed); its clock, battery and
+watchdog are modelled here.  See docs/emulator.md.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import select
+import shutil
+import threading
+import time
+from pathlib import Path
+
+from pumpwatch import timecalc
+
+from pumpsync.emulator.board import EXIT_HARD, EXIT_SOFT_FRIENDLY, EXIT_SOFT_RAW, RunnerProcess, SerialPty, pump
+from pumpsync.micropython import FIRMWARE_DIR
+
+STEP_TIMEOUT_S = 30.0  # a step that takes longer in real time is a hung unit
+_LIVE_POLL_S = 0.02
+
+
+class EmulatorError(RuntimeError):
+    """Wrong use of the emulator, or an emulated unit that stopped answering."""
+
+
+def install_firmware(flash_dir: Path, source: Path = FIRMWARE_DIR):
+    """Copy the firmware tree (sources, no caches) onto a unit's flash."""
+    for item in source.rglob("*"):
+        if "__pycache__" in item.parts or item.is_dir():
+            continue
+        target = flash_dir / item.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(item, target)
+
+
+class Emulator:
+    def __init__(self, state_dir, start_time: str | int | float | None = None, speed: float = 1.0,
+                 rtc_backup: bool = True, battery_mv: int = 3900, measure_heap: bool = True):
+        """state_dir: the unit's persistent state (flash, RTC); created if missing.
+        start_time: virtual UTC time at start (ISO text or epoch seconds; default now).
+        speed: virtual seconds per real second while not advancing (0 = frozen).
+        rtc_backup: the real-time clock survives power cuts (a coin cell); False
+        models a bare RP2040, whose time is unknown after power loss."""
+        if speed < 0:
+            raise EmulatorError("speed must be 0 or more")
+        self.state_dir = Path(state_dir).resolve()
+        self.flash_dir = self.state_dir / "flash"
+        if isinstance(start_time, str):
+            epoch = timecalc.parse_iso(start_time)
+            if epoch is None:
+                raise EmulatorError(f"start_time {start_time!r} is not an ISO 8601 time with Z or an offset")
+            start_ms = epoch * 1000
+        elif start_time is None:
+            start_ms = int(time.time() * 1000)
+        else:
+            start_ms = int(start_time * 1000)
+        self.speed = float(speed)
+        self.rtc_backup = rtc_backup
+        self.battery_mv = battery_mv
+        self.measure_heap = measure_heap
+        self._lock = threading.RLock()
+        self._clock_ms = start_ms
+        self._anchor_real = time.monotonic()
+        self._anchor_ms = start_ms
+        self._advancing = False
+        self._runner: RunnerProcess | None = None
+        self._port: SerialPty | None = None
+        self._lock_file = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._waiting_until: int | None = None  # virtual ms the sleeping unit asked to wake
+        self._wait_seq: int | None = None
+        self._state = "off"  # off | busy (running a step / booting) | sleeping | repl
+        self._rtc_offset_ms: int | None = 0
+        self._watchdog_ms: int | None = None
+        self._last_feed_ms: int | None = None
+        self._pending_reset: dict | None = None
+        self._replay = b""
+        self._buzzer: list[tuple[int, int]] = []
+        self._led: list[tuple[int, int]] = []
+        self._events: list[dict] = []
+        self._serial_log = bytearray()
+        self._stats = {"wakeups": 0, "flash_writes": 0, "flash_bytes_written": 0, "heap_peak": 0,
+                       "boots": 0, "watchdog_resets": 0, "crashes": 0}
+        self._error: str | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> "Emulator":
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def start(self):
+        """Claim state_dir, open the port and power the unit on."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_file = open(self.state_dir / ".lock", "a+")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.seek(0)
+            owner = self._lock_file.read().strip() or "another process"
+            self._lock_file.close()
+            self._lock_file = None
+            raise EmulatorError(f"{self.state_dir} is already used by a running emulator ({owner}); "
+                                "stop it or use another state_dir") from None
+        self._lock_file.seek(0)
+        self._lock_file.truncate()
+        self._lock_file.write(f"pid {os.getpid()}\n")
+        self._lock_file.flush()
+        if not self.flash_dir.exists():
+            install_firmware(self.flash_dir)
+        self._load_persistent()
+        self._port = SerialPty()
+        self.boot()
+        self._thread = threading.Thread(target=self._live_loop, name="pumpwatch-emulator", daemon=True)
+        self._thread.start()
+
+    def close(self):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        with self._lock:
+            if self._runner is not None:
+                self._runner.kill()
+                self._runner = None
+            self._state = "off"
+            if self._port is not None:
+                self._port.close()
+                self._port = None
+            if self._lock_file is not None:
+                self._lock_file.close()
+                self._lock_file = None
+
+    # ------------------------------------------------------------------ the API
+    @property
+    def port(self) -> str:
+        """Path of the unit's serial port (a pty): open it like a USB port."""
+        if self._port is None:
+            raise EmulatorError("the emulator is not started (use it in a with block)")
+        return self._port.path
+
+    def now(self) -> float:
+        """Virtual UTC time, epoch seconds."""
+        with self._lock:
+            return self._now_ms() / 1000
+
+    def advance(self, seconds: float):
+        """Run the unit through `seconds` of virtual time, every deadline in order."""
+        if seconds < 0:
+            raise EmulatorError(f"advance() needs a time of 0 or more seconds, not {seconds}")
+        with self._lock:
+            self._check_started()
+            self._advancing = True
+            try:
+                target = self._now_ms() + int(round(seconds * 1000))
+                self._run_until(target)
+                self._set_clock(target)
+            finally:
+                self._advancing = False
+                self._reanchor()
+
+    def press(self, ms: int = 150):
+        """Press the button for `ms` at the current virtual time (time advances by `ms`)."""
+        if ms <= 0:
+            raise EmulatorError(f"a press lasts more than 0 ms, not {ms}")
+        with self._lock:
+            self._require_power("press the button")
+            self._deliver({"ev": "button", "down": True})
+            self.advance(ms / 1000)
+            self._require_power("release the button")
+            self._deliver({"ev": "button", "down": False})
+
+    def power_cut(self):
+        """Power lost now: RAM gone, flash as of the last completed write."""
+        with self._lock:
+            self._require_power("cut the power")
+            self._power_off()
+            if not self.rtc_backup:
+                self._rtc_offset_ms = None
+                self._save_persistent()
+
+    def boot(self):
+        """Power the unit on (after power_cut(), or at start).  No-op if it is on."""
+        with self._lock:
+            if self._runner is not None:
+                return
+            self._start_runner("main")
+
+    def set_battery(self, millivolts: int):
+        with self._lock:
+            self.battery_mv = millivolts
+            if self._runner is not None:
+                self._deliver({"ev": "battery", "mv": millivolts})
+
+    def buzzer_log(self) -> list[tuple[int, int]]:
+        """[(virtual ms, frequency Hz)] at every change; 0 Hz = silent."""
+        with self._lock:
+            return list(self._buzzer)
+
+    def led_log(self) -> list[tuple[int, int]]:
+        with self._lock:
+            return list(self._led)
+
+    def events(self) -> list[dict]:
+        """Every other message the unit's hardware reported (rtc, wdt, resets...)."""
+        with self._lock:
+            return list(self._events)
+
+    def serial_output(self) -> bytes:
+        """The last 64 KB the unit wrote to its serial port."""
+        with self._lock:
+            return bytes(self._serial_log)
+
+    def stats(self) -> dict:
+        with self._lock:
+            result = dict(self._stats)
+            result["powered"] = self._runner is not None
+            result["state"] = self._state
+            if self._error:
+                result["error"] = self._error
+            return result
+
+    # ------------------------------------------------------------------ clock
+    def _now_ms(self) -> int:
+        if not self._advancing and self.speed > 0:
+            live = self._anchor_ms + int((time.monotonic() - self._anchor_real) * self.speed * 1000)
+            self._clock_ms = max(self._clock_ms, live)
+        return self._clock_ms
+
+    def _set_clock(self, ms: int):
+        self._clock_ms = max(self._clock_ms, ms)
+
+    def _reanchor(self):
+        self._anchor_real = time.monotonic()
+        self._anchor_ms = self._clock_ms
+
+    # ------------------------------------------------------------------ running
+    def _check_started(self):
+        if self._port is None:
+            raise EmulatorError("the emulator is not started (use it in a with block)")
+
+    def _require_power(self, what: str):
+        self._check_started()
+        if self._runner is None:
+            raise EmulatorError(f"cannot {what}: the unit is powered off (call boot() first)")
+
+    def _next_due(self) -> int | None:
+        """Virtual ms of the next thing that happens by itself: a wake-up the
+        sleeping unit asked for, or the watchdog biting a unit stuck in the REPL."""
+        due = None
+        if self._state == "sleeping" and self._waiting_until is not None:
+            due = self._waiting_until
+        if self._state == "repl" and self._watchdog_ms is not None and self._last_feed_ms is not None:
+            bite = self._last_feed_ms + self._watchdog_ms
+            due = bite if due is None else min(due, bite)
+        return due
+
+    def _run_until(self, target: int):
+        self._settle()
+        while True:
+            due = self._next_due()
+            if due is None or due > target:
+                return
+            self._set_clock(due)
+            self._fire_due()
+            self._settle()
+
+    def _fire_due(self):
+        """Wake the sleeping unit, or let the watchdog reset a stuck one."""
+        if self._state == "sleeping":
+            self._state = "busy"
+            self._runner.send({"ev": "tick", "now": self._clock_ms, "seq": self._wait_seq})
+        else:
+            self._stats["watchdog_resets"] += 1
+            self._events.append({"k": "watchdog_reset", "t": self._clock_ms})
+            self._power_off()
+            self._start_runner("main")
+
+    def _deliver(self, event: dict):
+        """Hand an event (button, serial, battery) to the unit at the current time."""
+        event["now"] = self._now_ms()
+        was_sleeping = self._state == "sleeping"
+        self._runner.send(event)
+        if was_sleeping:
+            self._state = "busy"
+            self._settle()
+
+    def _settle(self):
+        """Process the unit's messages until it sleeps, idles in the REPL or is off."""
+        deadline = time.monotonic() + STEP_TIMEOUT_S
+        while self._state == "busy":
+            if time.monotonic() > deadline:
+                self._stats["crashes"] += 1
+                self._error = "the unit did not finish a step within %.0f s (hung): reset" % STEP_TIMEOUT_S
+                self._events.append({"k": "hung", "t": self._clock_ms})
+                self._power_off()
+                self._start_runner("main")
+                deadline = time.monotonic() + STEP_TIMEOUT_S
+            self._pump(0.05)
+
+    def _pump(self, timeout: float):
+        messages, from_port = pump(self._runner, self._port, timeout)
+        if from_port and self._runner is not None:
+            self._deliver_serial(from_port)
+        if messages is None:
+            self._runner_exited()
+            return
+        for message in messages:
+            self._handle(message)
+
+    def _deliver_serial(self, data: bytes):
+        was_sleeping = self._state == "sleeping"
+        self._runner.send({"ev": "serial", "now": self._now_ms(), "data": data.decode("latin1")})
+        if was_sleeping:
+            self._state = "busy"
+
+    def _handle(self, message: dict):
+        kind = message.get("k")
+        now = self._clock_ms
+        if kind == "serial":
+            data = message["data"].encode("latin1")
+            self._serial_log += data
+            del self._serial_log[:-PORT_LOG_LIMIT]
+            self._port.write(data)
+        elif kind == "wait":
+            self._stats["wakeups"] += 1
+            self._waiting_until = message["until"]
+            self._wait_seq = message["seq"]
+            self._state = "sleeping"
+            if message.get("heap") is not None:
+                self._stats["heap_peak"] = max(self._stats["heap_peak"], message["heap"])
+            if message.get("fed"):
+                self._last_feed_ms = now
+        elif kind == "buzzer":
+            self._buzzer.append((now, message["freq"]))
+        elif kind == "led":
+            self._led.append((now, message["state"]))
+        elif kind == "flash":
+            if message["op"] in ("write", "rename", "remove", "mkdir", "rmdir"):
+                self._stats["flash_writes"] += 1
+                self._stats["flash_bytes_written"] += message.get("bytes", 0)
+        elif kind == "repl":
+            self._state = "repl"
+            self._waiting_until = None
+        elif kind == "reset":
+            self._pending_reset = message
+        elif kind == "rtc":
+            self._rtc_offset_ms = int(message["offset_ms"])
+            self._save_persistent()
+            self._events.append(dict(message, t=now))
+        elif kind == "wdt":
+            self._watchdog_ms = message["timeout_ms"]
+            self._last_feed_ms = now
+            self._events.append(dict(message, t=now))
+        elif kind == "boot":
+            self._stats["boots"] += 1
+            self._events.append(dict(message, t=now))
+        else:
+            self._events.append(dict(message, t=now))
+
+    def _runner_exited(self):
+        code = self._runner.exit_code()
+        reset, self._pending_reset = self._pending_reset, None
+        self._runner = None
+        self._state = "off"
+        if code in (EXIT_SOFT_RAW, EXIT_SOFT_FRIENDLY) and reset is not None:
+            # A soft reset keeps the hardware watchdog running, as on a board.
+            self._replay = reset.get("pending", "").encode("latin1")
+            self._start_runner(reset["mode"])
+        elif code == EXIT_HARD:
+            self._watchdog_ms = None
+            self._start_runner("main")
+        else:
+            self._error = f"the emulator runner stopped with exit code {code}; see {self.state_dir / 'runner.log'}"
+            self._events.append({"k": "runner_exit", "code": code, "t": self._clock_ms})
+
+    def _start_runner(self, mode: str):
+        self._runner = RunnerProcess(self.flash_dir, mode, self._clock_ms, self._rtc_offset_ms,
+                                     self.battery_mv, self.state_dir / "runner.log", self.measure_heap)
+        self._state = "busy"
+        self._waiting_until = None
+        if self._replay:
+            self._runner.send({"ev": "serial", "now": self._clock_ms, "data": self._replay.decode("latin1")})
+            self._replay = b""
+        self._settle()
+
+    def _power_off(self):
+        if self._runner is not None:
+            self._runner.kill()
+            self._runner = None
+        self._state = "off"
+        self._waiting_until = None
+        self._watchdog_ms = None
+        self._pending_reset = None
+        self._buzzer_silenced_by_power_loss()
+
+    def _buzzer_silenced_by_power_loss(self):
+        if self._buzzer and self._buzzer[-1][1] != 0:
+            self._buzzer.append((self._clock_ms, 0))
+        if self._led and self._led[-1][1] != 0:
+            self._led.append((self._clock_ms, 0))
+
+    def _live_loop(self):
+        """Real-time mode: relay the port and wake the unit as virtual time passes.
+
+        Waits for traffic outside the lock, so advance() and the other API calls
+        from the caller's thread are never held up for long."""
+        while not self._stop.is_set():
+            with self._lock:
+                fds = [] if self._port is None else [self._port.master]
+                if self._runner is not None:
+                    fds.append(self._runner.fileno())
+                wait = _LIVE_POLL_S
+                if not self._advancing and self.speed > 0:
+                    due = self._next_due()
+                    if due is not None:
+                        wait = max(0.0, min(wait, (due - self._now_ms()) / 1000 / self.speed))
+            try:
+                select.select(fds, [], [], wait)
+            except (OSError, ValueError):
+                continue  # a descriptor closed under us: the unit restarted
+            with self._lock:
+                if self._advancing or self._port is None:
+                    continue
+                if self._runner is None:
+                    self._port.discard_client_output()
+                    continue
+                self._pump(0)
+                due = self._next_due()
+                if due is not None and self.speed > 0 and due <= self._now_ms():
+                    self._fire_due()
+                self._settle()
+
+    # ------------------------------------------------------------------ persistence (outside the flash)
+    def _persistent_path(self) -> Path:
+        return self.state_dir / "hardware.json"
+
+    def _load_persistent(self):
+        try:
+            saved = json.loads(self._persistent_path().read_text())
+        except (OSError, ValueError):
+            return
+        self._rtc_offset_ms = saved.get("rtc_offset_ms", 0)
+
+    def _save_persistent(self):
+        path = self._persistent_path()
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"rtc_offset_ms": self._rtc_offset_ms}))
+        os.replace(tmp, path)
+
+
+PORT_LOG_LIMIT = 64 * 1024

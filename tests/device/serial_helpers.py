@@ -1,0 +1,42 @@
+"""Talking to a unit over its serial port the way a host does (pyserial, mpremote)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import serial
+
+
+def open_port(port: str, timeout: float = 5) -> serial.Serial:
+    """Open without toggling DTR/RTS (which would reset an ESP32)."""
+    link = serial.Serial()
+    link.port = port
+    link.baudrate = 115200
+    link.timeout = timeout
+    link.dtr = False
+    link.rts = False
+    link.open()
+    return link
+
+
+def mpremote(port: str, *args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "mpremote", "connect", port, *args],
+                            capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError(f"mpremote {' '.join(args)} failed ({result.returncode}):\n"
+                             f"{result.stdout}\n{result.stderr}")
+    return result
+
+
+def raw_repl_start(link: serial.Serial, code: str):
+    """Interrupt the unit, enter the raw REPL and start `code` without waiting for it."""
+    link.write(b"\r\x03\x03")
+    time.sleep(0.1)
+    link.reset_input_buffer()
+    link.write(b"\r\x01")
+    banner = link.read_until(b"raw REPL; CTRL-B to exit\r\n>")
+    assert banner.endswith(b">"), banner
+    link.write(code.encode() + b"\x04")
+    assert link.read(2) == b"OK"

@@ -1,0 +1,184 @@
+"""The emulated unit is the real firmware under real MicroPython, reachable as a serial port."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import random
+import time
+
+import pytest
+
+from pumpsync.emulator import Emulator, EmulatorError
+
+from serial_helpers import mpremote, open_port, raw_repl_start
+
+
+def test_interpreter_is_micropython(port):
+    out = mpremote(port, "exec", "import sys; print(sys.implementation.name)").stdout
+    assert out.strip() == "micropython"
+
+
+def test_unit_reports_its_version_over_pyserial(port):
+    from pumpwatch import VERSION
+
+    with open_port(port) as link:
+        link.write(b"version\n")
+        answer = json.loads(link.readline())
+    assert answer["firmware"] == VERSION
+
+
+def test_unit_beeps_once_at_boot(emu):
+    emu.advance(1)
+    log = emu.buzzer_log()
+    assert [freq for _, freq in log] == [2093, 0]
+    beep_ms = log[1][0] - log[0][0]
+    assert 75 <= beep_ms <= 250
+
+
+def test_mpremote_file_transfer_both_ways_is_byte_identical(port, tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("PumpWatch\nline 2 é\n")
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(random.Random(7).randbytes(20 * 1024))
+    mpremote(port, "fs", "cp", str(text), ":notes.txt")
+    mpremote(port, "fs", "cp", str(blob), ":blob.bin")
+    listing = mpremote(port, "fs", "ls").stdout
+    assert "notes.txt" in listing and "blob.bin" in listing and "main.py" in listing
+    mpremote(port, "fs", "cp", ":notes.txt", str(tmp_path / "notes.back"))
+    mpremote(port, "fs", "cp", ":blob.bin", str(tmp_path / "blob.back"))
+    assert filecmp.cmp(text, tmp_path / "notes.back", shallow=False)
+    assert filecmp.cmp(blob, tmp_path / "blob.back", shallow=False)
+
+
+def test_files_copied_with_mpremote_land_on_the_units_flash(emu, tmp_path):
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(os.urandom(5000))
+    mpremote(emu.port, "fs", "cp", str(blob), ":blob.bin")
+    assert (emu.flash_dir / "blob.bin").read_bytes() == blob.read_bytes()
+    assert emu.stats()["flash_writes"] >= 1
+
+
+def test_mpremote_run_executes_a_script_on_the_unit(port, tmp_path):
+    script = tmp_path / "hello.py"
+    script.write_text("import sys\nprint('ran on', sys.implementation.name)\n")
+    assert "ran on micropython" in mpremote(port, "run", str(script)).stdout
+
+
+def test_mpremote_soft_reset_and_reset_keep_the_flash(emu, tmp_path):
+    mpremote(emu.port, "exec", "with open('kept.txt', 'w') as f: f.write('still here')")
+    mpremote(emu.port, "soft-reset")
+    boots = emu.stats()["boots"]
+    mpremote(emu.port, "reset")
+    deadline = time.monotonic() + 10
+    while emu.stats()["boots"] == boots and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert emu.stats()["boots"] > boots  # machine.reset() rebooted into main.py
+    assert mpremote(emu.port, "exec", "print(open('kept.txt').read())").stdout.strip() == "still here"
+
+
+def test_an_idle_unit_sleeps_through_half_a_year(emu):
+    emu.advance(60)
+    before = emu.stats()["wakeups"]
+    emu.advance(180 * 86400)
+    assert emu.stats()["wakeups"] - before <= 2 * 180
+    assert emu.now() == pytest.approx(emu.now())  # still answering
+    assert emu.stats()["state"] == "sleeping"
+
+
+def test_advance_moves_virtual_time_exactly(emu):
+    start = emu.now()
+    emu.advance(3600.5)
+    assert emu.now() == pytest.approx(start + 3600.5, abs=0.001)
+
+
+def test_power_cut_keeps_the_flash(emu):
+    mpremote(emu.port, "exec", "with open('settings.json', 'w') as f: f.write('{\"v\": 1}')")
+    emu.power_cut()
+    assert emu.stats()["powered"] is False
+    emu.boot()
+    assert emu.stats()["powered"] is True
+    out = mpremote(emu.port, "exec", "print(open('settings.json').read())").stdout
+    assert out.strip() == '{"v": 1}'
+
+
+def test_a_file_being_written_at_a_power_cut_is_old_or_new_never_torn(tmp_path):
+    size = 20000
+    writer = (
+        "n = 0\n"
+        "while True:\n"
+        "    with open('data.bin', 'wb') as f:\n"
+        "        f.write(bytes([65 + n %% 26]) * %d)\n"
+        "    n += 1\n" % size)
+    rng = random.Random(3)
+    with Emulator(state_dir=tmp_path / "unit", start_time="2026-11-20T10:30:00Z", speed=0) as emu:
+        seen = set()
+        for _ in range(8):
+            with open_port(emu.port) as link:
+                raw_repl_start(link, writer)
+                time.sleep(rng.uniform(0.05, 0.4))
+                emu.power_cut()
+            content = (emu.flash_dir / "data.bin").read_bytes() if (emu.flash_dir / "data.bin").exists() else None
+            if content is not None:
+                assert len(content) == size and len(set(content)) == 1, "torn write"
+                seen.add(content[0])
+            emu.boot()
+        assert seen, "the writer never completed a write"
+        leftovers = [p.name for p in emu.flash_dir.iterdir() if p.name.startswith(".emu-tmp")]
+        assert leftovers == []
+
+
+def test_bad_use_of_the_control_api_raises_clear_errors(emu, tmp_path):
+    with pytest.raises(EmulatorError, match="0 or more seconds"):
+        emu.advance(-1)
+    emu.power_cut()
+    with pytest.raises(EmulatorError, match="powered off"):
+        emu.press()
+    with pytest.raises(EmulatorError, match="powered off"):
+        emu.power_cut()
+    emu.boot()
+    with pytest.raises(EmulatorError, match="already used by a running emulator"):
+        with Emulator(state_dir=emu.state_dir):
+            pass
+    with pytest.raises(EmulatorError, match="not an ISO 8601"):
+        Emulator(state_dir=tmp_path / "other", start_time="tomorrow")
+
+
+def test_a_new_state_dir_is_a_factory_fresh_unit_with_current_firmware(emu):
+    from pumpsync.micropython import FIRMWARE_DIR
+
+    assert (emu.flash_dir / "main.py").read_bytes() == (FIRMWARE_DIR / "main.py").read_bytes()
+    assert (emu.flash_dir / "pumpwatch" / "forecast.py").exists()
+
+
+def test_the_unit_keeps_its_flash_between_emulator_runs(tmp_path):
+    state = tmp_path / "unit"
+    with Emulator(state_dir=state, start_time="2026-11-20T10:30:00Z", speed=0) as emu:
+        mpremote(emu.port, "exec", "with open('mark.txt', 'w') as f: f.write('1')")
+    with Emulator(state_dir=state, start_time="2026-11-21T10:30:00Z", speed=0) as emu:
+        assert mpremote(emu.port, "exec", "print(open('mark.txt').read())").stdout.strip() == "1"
+
+
+def test_a_live_unit_wakes_in_real_time(tmp_path):
+    with Emulator(state_dir=tmp_path / "unit", start_time="2026-11-20T10:30:00Z", speed=1.0) as emu:
+        deadline = time.monotonic() + 5
+        while len(emu.buzzer_log()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [freq for _, freq in emu.buzzer_log()] == [2093, 0]
+
+
+def test_pumpsync_emulate_prints_its_port_and_stops_on_ctrl_c(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "pumpsync", "emulate", "--state", str(tmp_path / "unit")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        assert "serial port: /dev/" in first
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
