@@ -9,7 +9,7 @@ EXAMPLE ?= examples/flex-night-boost.json
 .PHONY: setup run test bench clean help
 
 help:
-	@echo "make run    set up, then show the unit's job on the emulator with $(EXAMPLE)"
+	@echo "make run    set up, then forecast $(EXAMPLE) and run its refill cycle on the emulated unit"
 	@echo "make test   set up, then run the whole test suite"
 	@echo "make bench  set up, then print speed and memory figures"
 	@echo "make setup  create .venv and node_modules (idempotent)"
@@ -27,6 +27,7 @@ $(NODE_STAMP): package.json package-lock.json
 
 run: setup
 	$(VENV)/bin/pumpsync forecast $(EXAMPLE)
+	$(VENV)/bin/pumpsync simulate $(EXAMPLE)
 
 test: setup
 	$(PY) -m pytest -q

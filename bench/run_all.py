@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import emulator_idle  # noqa: E402
 import forecast_speed  # noqa: E402
+import refill_cycle  # noqa: E402
 
 
 def main() -> int:
@@ -16,6 +17,8 @@ def main() -> int:
     forecast_speed.run()
     print()
     emulator_idle.run()
+    print()
+    refill_cycle.run()
     return 0
 
 

@@ -1,7 +1,18 @@
-"""PumpWatch firmware entry point: the same on every board."""
+"""PumpWatch firmware entry point: the same on every board.
+
+Picks the board's HAL, then runs the unit, or safe mode when the unit keeps
+crashing (see pumpwatch/bootguard.py).
+"""
+
+import sys
 
 import hal
-from pumpwatch.unit import Unit
+from pumpwatch import bootguard
 
 board = hal.select()
-board.run(Unit(board).step)
+del hal, sys.modules["hal"]  # board detection is done: free its code
+if bootguard.enter_safe_mode(board):
+    from pumpwatch.safemode import SafeMode as App
+else:
+    from pumpwatch.unit import Unit as App
+board.run(App(board).step)

@@ -15,25 +15,24 @@ from pumpwatch.events import EVENT_TIMEOUT
 
 
 class HAL:
-    """Interface; every method must be overridden by a target."""
+    """Base of every target's HAL.  A target implements:
+
+    clock      wall_time() -> UTC s or None, wall_time_ms(), set_wall_time(s),
+               ticks_ms(), ticks_diff(a, b)
+    sleeping   run(step) (inherited: the event loop), wait(timeout_ms) -> EVENT_* bits
+    interface  buzzer(hz; 0 = silent), led(on), button_down(), button_changed_at() (ticks)
+    serial     serial_read() -> bytes, serial_write(data), set_interrupt_char(-1 | 3)
+    storage    flash_root() -> "/" (where PumpWatch keeps its files)
+    safety     watchdog_start(ms), watchdog_feed(), reset(), reset_cause()
+               ("power_on", "watchdog", "hard", "soft")
+    power      battery_mv() -> mV or None
+    random     random_bytes(n)
+    Only the defaults below live here (RAM on the unit is scarce); the full
+    typed interface is checked by `make typecheck`.
+    """
 
     board = "unknown"
 
-    # clock -------------------------------------------------------------
-    def wall_time(self):
-        """UTC epoch seconds, or None while the clock is not set."""
-        raise NotImplementedError
-
-    def set_wall_time(self, epoch):
-        raise NotImplementedError
-
-    def ticks_ms(self):
-        raise NotImplementedError
-
-    def ticks_diff(self, later, earlier):
-        return later - earlier
-
-    # sleeping ------------------------------------------------------------
     def run(self, step):
         """The unit's event loop: `step(events)` does the work of one wake-up
         and returns how long to sleep (ms, None = until an event).  Never returns
@@ -42,57 +41,18 @@ class HAL:
         while True:
             events = self.wait(step(events))
 
-    def wait(self, timeout_ms):
-        """Sleep until `timeout_ms` has passed (None: no deadline) or an event;
-        return EVENT_* bits (EVENT_TIMEOUT when only the time ran out)."""
-        raise NotImplementedError
+    def ticks_diff(self, later, earlier):
+        return later - earlier
 
-    # user interface --------------------------------------------------------
-    def buzzer(self, freq_hz):
-        """Sound `freq_hz` until told otherwise; 0 silences."""
-        raise NotImplementedError
+    def wall_time_ms(self):
+        seconds = self.wall_time()
+        return None if seconds is None else seconds * 1000
 
-    def led(self, on):
-        raise NotImplementedError
-
-    def button_down(self):
-        """Debounced button level: True while pressed."""
-        raise NotImplementedError
-
-    def button_changed_at(self):
-        """ticks_ms() of the last debounced button change."""
-        raise NotImplementedError
-
-    # serial (USB) ----------------------------------------------------------
-    def serial_read(self):
-        """Bytes received since the last call (b"" when none)."""
-        raise NotImplementedError
-
-    def serial_write(self, data):
-        raise NotImplementedError
-
-    def set_interrupt_char(self, char):
-        """-1: Ctrl-C is data; 3: Ctrl-C interrupts to the REPL."""
-        raise NotImplementedError
-
-    # storage, power, safety --------------------------------------------------
     def flash_root(self):
-        """Directory on the unit's flash where PumpWatch keeps its files."""
         return "/"
 
-    def watchdog_start(self, timeout_ms):
-        raise NotImplementedError
-
-    def watchdog_feed(self):
-        raise NotImplementedError
-
     def battery_mv(self):
-        """Battery voltage in millivolts, or None when the board cannot tell."""
         return None
 
-    def random_bytes(self, count):
-        raise NotImplementedError
-
-    def reset(self):
-        """Hard reset of the unit."""
-        raise NotImplementedError
+    def reset_cause(self):
+        return "power_on"

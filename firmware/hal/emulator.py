@@ -30,9 +30,13 @@ class EmulatorHAL(HAL):
 
     # clock
     def wall_time(self):
+        ms = self.wall_time_ms()
+        return None if ms is None else ms // 1000
+
+    def wall_time_ms(self):
         if self._rtc_offset_ms is None:
             return None
-        return (self._now_ms + self._rtc_offset_ms) // 1000
+        return self._now_ms + self._rtc_offset_ms
 
     def set_wall_time(self, epoch):
         self._rtc_offset_ms = epoch * 1000 - self._now_ms
@@ -54,6 +58,8 @@ class EmulatorHAL(HAL):
                 events = EVENT_BUTTON
             elif kind == "serial":
                 events = EVENT_SERIAL
+            elif kind == "inject":
+                raise RuntimeError("fault injected by the emulator: " + event.get("what", ""))
             timeout = step(events)
             if timeout is None:
                 return ""
@@ -99,3 +105,6 @@ class EmulatorHAL(HAL):
 
     def reset(self):
         machine.reset()
+
+    def reset_cause(self):
+        return emuhw.reset_cause()

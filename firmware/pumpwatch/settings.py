@@ -34,24 +34,26 @@ DEFAULT_REMINDER_DAYS = (14, 7, 3, 1)
 DEFAULT_REMINDER_AT = "10:00"
 CONFIRM_DOSE_RANGE = "dose-range"
 
-# Known fields per section: name -> required?
+# Known fields per section, in report order: (name, required).  Tuples, not
+# dicts: MicroPython dicts are unordered, and errors must read the same on
+# every interpreter.
 _FIELDS = {
-    "": {"schema": True, "pump": True, "drug": True, "refill": True, "therapy": True,
-         "clock": True, "reminders": False, "risk": False, "patient": False},
-    "pump": {"model": True, "reservoir_ml": True, "low_reservoir_alarm_ml": True,
-             "flow_tolerance_pct": False},
-    "drug": {"name": True, "concentration_mcg_per_ml": True, "max_days_in_reservoir": True},
-    "refill": {"at": True, "volume_ml": True, "next_appointment": False},
-    "therapy": {"steps": True, "boluses": False, "patient_bolus": False},
-    "step": {"start": True, "mcg_per_day": True},
-    "bolus": {"time": True, "mcg": True},
-    "patient_bolus": {"mcg": True, "max_per_day": True},
-    "clock": {"utc_offset_min": False, "tz": False, "transitions": False},
-    "transition": {"at": True, "utc_offset_min": True},
-    "reminders": {"days_before": False, "at_local": False, "quiet_hours": False},
-    "quiet_hours": {"start": True, "end": True},
-    "risk": {"high_withdrawal_risk": False},
-    "patient": {"spasticity_origin": False},
+    "": (("schema", True), ("pump", True), ("drug", True), ("refill", True), ("therapy", True),
+         ("clock", True), ("reminders", False), ("risk", False), ("patient", False), ("confirmed", False)),
+    "pump": (("model", True), ("reservoir_ml", True), ("low_reservoir_alarm_ml", True),
+             ("flow_tolerance_pct", False)),
+    "drug": (("name", True), ("concentration_mcg_per_ml", True), ("max_days_in_reservoir", True)),
+    "refill": (("at", True), ("volume_ml", True), ("next_appointment", False)),
+    "therapy": (("steps", True), ("boluses", False), ("patient_bolus", False)),
+    "step": (("start", True), ("mcg_per_day", True)),
+    "bolus": (("time", True), ("mcg", True)),
+    "patient_bolus": (("mcg", True), ("max_per_day", True)),
+    "clock": (("utc_offset_min", False), ("tz", False), ("transitions", False)),
+    "transition": (("at", True), ("utc_offset_min", True)),
+    "reminders": (("days_before", False), ("at_local", False), ("quiet_hours", False)),
+    "quiet_hours": (("start", True), ("end", True)),
+    "risk": (("high_withdrawal_risk", False),),
+    "patient": (("spasticity_origin", False),),
 }
 
 
@@ -110,11 +112,11 @@ class _Checker:
             self.error(path, "must be an object, not %s" % _describe(doc))
             return None
         known = _FIELDS[kind]
-        for name in doc:
-            if name not in known:
+        for name in sorted(doc):
+            if not [1 for field, _ in known if field == name]:
                 self.error(_join(path, name), "unknown field")
-        for name in known:
-            if known[name] and name not in doc:
+        for name, required in known:
+            if required and name not in doc:
                 self.error(_join(path, name), "missing")
         return doc
 
@@ -257,6 +259,7 @@ def check(doc, as_of=None, confirmed=()):
     _check_clock(c, p, doc.get("clock"))
     _check_reminders(c, p, doc.get("reminders"))
     _check_patient(c, p, doc.get("risk"), doc.get("patient"))
+    confirmed = tuple(confirmed) + _check_confirmed(c, doc.get("confirmed"))
     if not c.errors:
         _check_plausible(c, p, confirmed)
     if c.errors:
@@ -411,6 +414,16 @@ def _check_patient(c, p, risk, patient):
             c.error("patient.spasticity_origin", 'must be "spinal" or "cerebral", not %s' % _describe(origin))
         else:
             p.spasticity_origin = origin
+
+
+def _check_confirmed(c, value):
+    """Plausibility checks the clinician confirmed in the file itself."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or [v for v in value if v not in (CONFIRM_DOSE_RANGE,)]:
+        c.error("confirmed", 'must be a list of confirmed checks ("%s")' % CONFIRM_DOSE_RANGE)
+        return ()
+    return tuple(value)
 
 
 def _check_plausible(c, p, confirmed):

@@ -74,6 +74,36 @@ def cmd_emulate(args) -> int:
     return EXIT_OK
 
 
+def cmd_simulate(args) -> int:
+    import tempfile
+    from pathlib import Path
+
+    from pumpsync import scenario
+
+    loaded = settings_file.load(args.settings, None)
+    if loaded.errors:
+        for line in loaded.errors:
+            print(line, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    with tempfile.TemporaryDirectory() as state:
+        print(f"Simulating a refill cycle of {args.settings} on an emulated unit "
+              f"(real firmware under MicroPython, virtual time)...", flush=True)
+        result = scenario.run_cycle(Path(state), Path(args.settings), ack_after_s=args.ack_after)
+    forecast = result.forecast
+    print(report.forecast_text(forecast, []).split("\n")[0])
+    print()
+    for line in scenario.timeline(result):
+        print("  " + line)
+    print()
+    due = timecalc.format_local(forecast.refill_due_at, forecast.clock.offset_at(forecast.refill_due_at))
+    print(f"  refill due: {due} local ({forecast.refill_due_reason.replace('_', ' ')})")
+    stats = result.stats
+    print(f"  simulated {(result.ended - result.started) / 86400:.1f} days in {result.wall_s:.1f} s: "
+          f"{stats['wakeups']} wake-ups, {stats['flash_writes']} flash writes, "
+          f"{len(result.patient.presses)} button presses by the scripted patient")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pumpsync",
@@ -106,6 +136,16 @@ def build_parser() -> argparse.ArgumentParser:
                          help="virtual seconds per real second (default 1; 0 freezes time)")
     emulate.add_argument("--start", metavar="ISO", help="virtual time at start (default now)")
     emulate.set_defaults(handler=cmd_emulate)
+
+    simulate = commands.add_parser(
+        "simulate", help="run a whole refill cycle on an emulated unit and print its timeline",
+        description="Place SETTINGS.json on a factory-fresh emulated unit, fast-forward from the "
+                    "refill until an hour after the reservoir would be empty, with a scripted patient "
+                    "who presses the button each time the unit sounds, and print what happened when.")
+    simulate.add_argument("settings", metavar="SETTINGS.json", help="the prescription settings file")
+    simulate.add_argument("--ack-after", type=float, default=30, metavar="S",
+                          help="seconds the patient takes to press the button (default 30)")
+    simulate.set_defaults(handler=cmd_simulate)
     return parser
 
 

@@ -40,3 +40,13 @@ def raw_repl_start(link: serial.Serial, code: str):
     assert banner.endswith(b">"), banner
     link.write(code.encode() + b"\x04")
     assert link.read(2) == b"OK"
+
+
+def wait_for_boot(emu, boots_before: int, timeout: float = 10):
+    """After a reset command: wait until the emulated unit has booted again and its
+    firmware runs (mpremote's own soft reset into the raw REPL is a boot too)."""
+    deadline = time.monotonic() + timeout
+    while emu.stats()["boots"] <= boots_before or emu.stats()["state"] != "sleeping":
+        if time.monotonic() > deadline:
+            raise AssertionError("the unit did not boot again")
+        time.sleep(0.02)

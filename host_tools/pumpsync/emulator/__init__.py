@@ -20,14 +20,15 @@ import fcntl
 import json
 import os
 import select
-import shutil
 import threading
 import time
 from pathlib import Path
 
 from pumpwatch import timecalc
 
-from pumpsync.emulator.board import EXIT_HARD, EXIT_SOFT_FRIENDLY, EXIT_SOFT_RAW, RunnerProcess, SerialPty, pump
+from pumpsync.emulator.board import (EXIT_HARD, EXIT_POWER_CUT, EXIT_SOFT_FRIENDLY, EXIT_SOFT_RAW, RunnerProcess,
+                                     SerialPty, pump)
+from pumpsync import firmware_build
 from pumpsync.micropython import FIRMWARE_DIR
 
 STEP_TIMEOUT_S = 30.0  # a step that takes longer in real time is a hung unit
@@ -38,14 +39,9 @@ class EmulatorError(RuntimeError):
     """Wrong use of the emulator, or an emulated unit that stopped answering."""
 
 
-def install_firmware(flash_dir: Path, source: Path = FIRMWARE_DIR):
-    """Copy the firmware tree (sources, no caches) onto a unit's flash."""
-    for item in source.rglob("*"):
-        if "__pycache__" in item.parts or item.is_dir():
-            continue
-        target = flash_dir / item.relative_to(source)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(item, target)
+def install_firmware(flash_dir: Path, source: Path = FIRMWARE_DIR, compiled: bool = False):
+    """Put the firmware onto a unit's flash: sources, or .mpy bytecode."""
+    firmware_build.install(Path(flash_dir), source, compiled)
 
 
 class Emulator:
@@ -96,8 +92,10 @@ class Emulator:
         self._events: list[dict] = []
         self._serial_log = bytearray()
         self._stats = {"wakeups": 0, "flash_writes": 0, "flash_bytes_written": 0, "heap_peak": 0,
-                       "boots": 0, "watchdog_resets": 0, "crashes": 0}
+                       "firmware_heap_peak": 0, "boots": 0, "watchdog_resets": 0, "crashes": 0}
         self._error: str | None = None
+        self._cut_at_write: int | None = None  # global flash-write index of an armed power cut
+        self._heap_base = 0  # the runner's own heap (VFS, emuhw) measured at boot
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> "Emulator":
@@ -193,9 +191,7 @@ class Emulator:
         with self._lock:
             self._require_power("cut the power")
             self._power_off()
-            if not self.rtc_backup:
-                self._rtc_offset_ms = None
-                self._save_persistent()
+            self._clock_lost_with_power()
 
     def boot(self):
         """Power the unit on (after power_cut(), or at start).  No-op if it is on."""
@@ -203,6 +199,22 @@ class Emulator:
             if self._runner is not None:
                 return
             self._start_runner("main")
+
+    def cut_power_at_flash_write(self, n: int):
+        """Arm a power cut during the n-th flash write from now (1 = the next one):
+        that write is torn (never completes) and the unit is off until boot()."""
+        if n < 1:
+            raise EmulatorError(f"flash write index starts at 1, not {n}")
+        with self._lock:
+            self._cut_at_write = self._stats["flash_writes"] + n
+            if self._runner is not None:
+                self._runner.send({"ev": "cut", "after": n})
+
+    def inject_exception(self):
+        """Make the firmware's next step raise, as a bug would (the watchdog should recover)."""
+        with self._lock:
+            self._require_power("inject a fault")
+            self._deliver({"ev": "inject", "what": "exception"})
 
     def set_battery(self, millivolts: int):
         with self._lock:
@@ -229,7 +241,18 @@ class Emulator:
         with self._lock:
             return bytes(self._serial_log)
 
+    def next_wakeup(self) -> float | None:
+        """Virtual epoch seconds the sleeping unit asked to be woken, None if it
+        waits only for an event (or is not sleeping)."""
+        with self._lock:
+            if self._state != "sleeping" or self._waiting_until is None:
+                return None
+            return self._waiting_until / 1000
+
     def stats(self) -> dict:
+        """wakeups, flash_writes, flash_bytes_written, heap_peak (all of the
+        interpreter's live heap), firmware_heap_peak (less the emulator's own
+        VFS/emuhw share, which is C on a board), boots, watchdog_resets, ..."""
         with self._lock:
             result = dict(self._stats)
             result["powered"] = self._runner is not None
@@ -292,7 +315,7 @@ class Emulator:
             self._stats["watchdog_resets"] += 1
             self._events.append({"k": "watchdog_reset", "t": self._clock_ms})
             self._power_off()
-            self._start_runner("main")
+            self._start_runner("main", cause="watchdog")
 
     def _deliver(self, event: dict):
         """Hand an event (button, serial, battery) to the unit at the current time."""
@@ -312,7 +335,7 @@ class Emulator:
                 self._error = "the unit did not finish a step within %.0f s (hung): reset" % STEP_TIMEOUT_S
                 self._events.append({"k": "hung", "t": self._clock_ms})
                 self._power_off()
-                self._start_runner("main")
+                self._start_runner("main", cause="watchdog")
                 deadline = time.monotonic() + STEP_TIMEOUT_S
             self._pump(0.05)
 
@@ -347,6 +370,8 @@ class Emulator:
             self._state = "sleeping"
             if message.get("heap") is not None:
                 self._stats["heap_peak"] = max(self._stats["heap_peak"], message["heap"])
+                self._stats["firmware_heap_peak"] = max(self._stats["firmware_heap_peak"],
+                                                        message["heap"] - self._heap_base)
             if message.get("fed"):
                 self._last_feed_ms = now
         elif kind == "buzzer":
@@ -362,6 +387,8 @@ class Emulator:
             self._waiting_until = None
         elif kind == "reset":
             self._pending_reset = message
+        elif kind == "power_cut":
+            pass  # the runner exits next; handled in _runner_exited
         elif kind == "rtc":
             self._rtc_offset_ms = int(message["offset_ms"])
             self._save_persistent()
@@ -372,6 +399,7 @@ class Emulator:
             self._events.append(dict(message, t=now))
         elif kind == "boot":
             self._stats["boots"] += 1
+            self._heap_base = message.get("heap_base", 0)
             self._events.append(dict(message, t=now))
         else:
             self._events.append(dict(message, t=now))
@@ -384,17 +412,27 @@ class Emulator:
         if code in (EXIT_SOFT_RAW, EXIT_SOFT_FRIENDLY) and reset is not None:
             # A soft reset keeps the hardware watchdog running, as on a board.
             self._replay = reset.get("pending", "").encode("latin1")
-            self._start_runner(reset["mode"])
+            self._start_runner(reset["mode"], cause="soft")
         elif code == EXIT_HARD:
             self._watchdog_ms = None
-            self._start_runner("main")
+            self._start_runner("main", cause="hard")
+        elif code == EXIT_POWER_CUT:
+            self._cut_at_write = None
+            self._events.append({"k": "power_cut", "at_flash_write": self._stats["flash_writes"] + 1,
+                                 "t": self._clock_ms})
+            self._power_off()
+            self._clock_lost_with_power()
         else:
             self._error = f"the emulator runner stopped with exit code {code}; see {self.state_dir / 'runner.log'}"
             self._events.append({"k": "runner_exit", "code": code, "t": self._clock_ms})
 
-    def _start_runner(self, mode: str):
+    def _start_runner(self, mode: str, cause: str = "power_on"):
+        cut = 0
+        if self._cut_at_write is not None:
+            cut = max(1, self._cut_at_write - self._stats["flash_writes"])
         self._runner = RunnerProcess(self.flash_dir, mode, self._clock_ms, self._rtc_offset_ms,
-                                     self.battery_mv, self.state_dir / "runner.log", self.measure_heap)
+                                     self.battery_mv, self.state_dir / "runner.log", self.measure_heap,
+                                     cause=cause, cut_at_write=cut)
         self._state = "busy"
         self._waiting_until = None
         if self._replay:
@@ -411,6 +449,11 @@ class Emulator:
         self._watchdog_ms = None
         self._pending_reset = None
         self._buzzer_silenced_by_power_loss()
+
+    def _clock_lost_with_power(self):
+        if not self.rtc_backup:
+            self._rtc_offset_ms = None
+            self._save_persistent()
 
     def _buzzer_silenced_by_power_loss(self):
         if self._buzzer and self._buzzer[-1][1] != 0:

@@ -21,6 +21,7 @@ from pumpsync.micropython import node_executable
 
 RUNNER = Path(__file__).with_name("runner.mjs")
 EXIT_SOFT_RAW, EXIT_SOFT_FRIENDLY, EXIT_HARD = 10, 11, 12
+EXIT_POWER_CUT = 99  # an armed power cut happened during a flash write
 PORT_BUFFER_LIMIT = 64 * 1024  # output kept while no client reads the port
 
 
@@ -78,8 +79,10 @@ class RunnerProcess:
     """The node process of one boot, and its message pipe."""
 
     def __init__(self, flash_dir: Path, mode: str, now_ms: int, rtc_offset_ms: int | None,
-                 battery_mv: int, log_path: Path, measure_heap: bool = True):
+                 battery_mv: int, log_path: Path, measure_heap: bool = True, cause: str = "power_on",
+                 cut_at_write: int = 0):
         args = [node_executable(), str(RUNNER), "--flash", str(flash_dir), "--mode", mode,
+                "--cause", cause, "--cut-at-write", str(cut_at_write),
                 "--now", str(now_ms), "--rtc", "" if rtc_offset_ms is None else str(rtc_offset_ms),
                 "--battery", str(battery_mv), "--measure-heap", "1" if measure_heap else "0"]
         self._log = open(log_path, "ab")

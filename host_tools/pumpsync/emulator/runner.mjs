@@ -27,7 +27,7 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 // ---------------------------------------------------------------- args
 const args = { flash: null, mode: "main", now: "0", heap: String(1024 * 1024), window: "4096", cook: "1",
-  "measure-heap": "1", rtc: "", battery: "3900" };
+  "measure-heap": "1", rtc: "", battery: "3900", cause: "power_on", "cut-at-write": "0" };
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, "");
   if (!(k in args)) die(`unknown option ${process.argv[i]}`);
@@ -159,6 +159,7 @@ function nextEvent() {
   if (ev.ev === "serial" && ev.data) serialPush(ev.data);
   if (ev.ev === "kill") { flushSerial(); process.exit(0); }
   if (ev.ev === "battery") batteryMv = ev.mv;
+  if (ev.ev === "cut") cutAtWrite = flashOpsSeen + ev.after; // power fails during that flash op
   return ev;
 }
 
@@ -216,6 +217,21 @@ function hostPath(p) {
 }
 function fsyncDir(d) { const fd = fs.openSync(d, "r"); try { fs.fsyncSync(fd); } finally { fs.closeSync(fd); } }
 let loaded = null;
+// --cut-at-write N: power is lost during the N-th flash operation of this boot
+// (a write leaves a torn temp file that is never renamed): exit code 99.
+let cutAtWrite = parseInt(args["cut-at-write"], 10) || 0;
+let flashOpsSeen = 0;
+const EXIT_POWER_CUT = 99;
+function powerCutNow(tornTmp, data) {
+  flashOpsSeen++;
+  if (cutAtWrite === 0 || flashOpsSeen !== cutAtWrite) return;
+  if (tornTmp) {
+    try { fs.writeFileSync(tornTmp, Buffer.from(data.subarray(0, Math.floor(data.length / 2)))); } catch { /* ignore */ }
+  }
+  flushSerial();
+  writeAll(1, Buffer.from(JSON.stringify({ k: "power_cut", at_write: cutAtWrite }) + "\n"));
+  process.exit(EXIT_POWER_CUT);
+}
 const flashOps = {
   stat: safe((p) => {
     try {
@@ -249,11 +265,12 @@ const flashOps = {
     loaded = null;
     return n;
   }, -5),
-  commit: safe((p, addr, n) => {
+  commit: safe((p, addr, n, programmed) => {
     // Power-loss safe: tmp file + fsync + rename + fsync(dir).
     try {
       const h = hostPath(p);
       const tmp = path.join(path.dirname(h), `${TMP_PREFIX}${process.pid}`);
+      powerCutNow(tmp, heap(addr, n));
       const fd = fs.openSync(tmp, "w");
       try {
         fs.writeSync(fd, Buffer.from(heap(addr, n))); // copy: heap view must not outlive this call
@@ -261,12 +278,12 @@ const flashOps = {
       } finally { fs.closeSync(fd); }
       fs.renameSync(tmp, h);
       fsyncDir(path.dirname(h));
-      send({ k: "flash", op: "write", path: p, bytes: n });
+      send({ k: "flash", op: "write", path: p, bytes: programmed === undefined ? n : programmed });
       return 0;
     } catch (e) { return errno(e); }
   }, -5),
   mkdir: safe((p) => {
-    try { fs.mkdirSync(hostPath(p)); fsyncDir(path.dirname(hostPath(p))); send({ k: "flash", op: "mkdir", path: p, bytes: 0 }); return 0; }
+    try { if (fs.existsSync(hostPath(p))) return -17; powerCutNow(null); fs.mkdirSync(hostPath(p)); fsyncDir(path.dirname(hostPath(p))); send({ k: "flash", op: "mkdir", path: p, bytes: 0 }); return 0; }
     catch (e) { return errno(e); }
   }, -5),
   rmdir: safe((p) => {
@@ -274,6 +291,7 @@ const flashOps = {
       if (p === "/") return -16; // EBUSY, like removing a mount point
       const h = hostPath(p);
       if (!fs.statSync(h).isDirectory()) return -20;
+      powerCutNow(null);
       fs.rmdirSync(h); fsyncDir(path.dirname(h));
       send({ k: "flash", op: "rmdir", path: p, bytes: 0 });
       return 0;
@@ -283,6 +301,7 @@ const flashOps = {
     try {
       const h = hostPath(p);
       if (fs.statSync(h).isDirectory()) return -21; // EISDIR (unlink of a dir)
+      powerCutNow(null);
       fs.unlinkSync(h); fsyncDir(path.dirname(h));
       send({ k: "flash", op: "remove", path: p, bytes: 0 });
       return 0;
@@ -290,6 +309,8 @@ const flashOps = {
   }, -5),
   rename: safe((a, b) => {
     try {
+      fs.statSync(hostPath(a));
+      powerCutNow(null);
       fs.renameSync(hostPath(a), hostPath(b)); fsyncDir(path.dirname(hostPath(b)));
       send({ k: "flash", op: "rename", path: a, to: b, bytes: 0 });
       return 0;
@@ -328,6 +349,7 @@ const hwOps = {
   // Real-time clock: offset (ms, text) of the RTC from virtual time, "" when lost.
   rtc: safe(() => args.rtc, ""),
   battery: safe(() => batteryMv, 0),
+  reset_cause: safe(() => args.cause, "power_on"),
 };
 
 
@@ -355,6 +377,7 @@ function sleepUntilWake(seq) {
       if (intr) return null;
       return JSON.stringify({ ev: "serial", now: ev.now, n: serialAvail() });
     }
+    if (ev.ev === "cut") continue; // armed a power cut: nothing for the firmware to see
     return JSON.stringify(ev); // button etc.: passed through verbatim
   }
 }
@@ -459,7 +482,11 @@ function runFile(modName) {
   return "ok";
 }
 
-send({ k: "boot", mode: args.mode, boot_ms: Math.round(bootMs * 10) / 10, pid: process.pid });
+// The emulator's own share of the heap (VFS, emuhw; C code on a real board).
+const gcModule = mp.pyimport("gc");
+gcModule.collect();
+const heapBase = gcModule.mem_alloc();
+send({ k: "boot", mode: args.mode, boot_ms: Math.round(bootMs * 10) / 10, pid: process.pid, heap_base: heapBase });
 
 if (existsOnFlash("boot.py") && runFile("boot") === "exit") softReset("friendly");
 if (args.mode !== "raw" && existsOnFlash("main.py")) {

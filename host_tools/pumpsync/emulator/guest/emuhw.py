@@ -64,3 +64,8 @@ def rtc_offset_ms():
 
 def battery_mv():
     return _emuhw.battery()
+
+
+def reset_cause():
+    """Why this boot happened: "power_on", "watchdog", "hard" or "soft"."""
+    return _emuhw.reset_cause()

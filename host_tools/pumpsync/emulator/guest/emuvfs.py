@@ -48,6 +48,7 @@ class _WFile(io.IOBase):
     def __init__(self, path, data, text, pos):
         self._path = path
         self._buf = data
+        self._committed = len(data) if pos == len(data) and pos else 0  # bytes already on flash (append)
         self._text = text
         self._pos = pos
         self._dirty = True  # 'w' on an existing file must truncate at close
@@ -96,7 +97,11 @@ class _WFile(io.IOBase):
         if self.closed:
             raise OSError(22)
         if self._dirty:
-            _chk(_emufs.commit(self._path, uctypes.addressof(self._buf), len(self._buf)))
+            # The host rewrites the whole file (atomic), but reports only the
+            # bytes a littlefs append would program, for honest wear figures.
+            _chk(_emufs.commit(self._path, uctypes.addressof(self._buf), len(self._buf),
+                               len(self._buf) - self._committed))
+            self._committed = len(self._buf)
             self._dirty = False
 
     def close(self):

@@ -1,0 +1,20 @@
+"""What each condition means, in words for patients, nurses and timelines.
+
+Kept apart from conditions.py so the unit does not carry these strings in RAM;
+the host tools (timelines, status) use them.
+"""
+
+from pumpwatch.sounds import HIGH, LOW, MEDIUM
+from pumpwatch.conditions import (BATTERY_LOW, EMPTY, LOW_RESERVOIR, NO_SETTINGS, REFILL_OVERDUE, REMINDER,
+                                  SAFE_MODE, SETTINGS_CORRUPT, SETTINGS_REJECTED, STORAGE_CORRUPT,
+                                  TIME_UNKNOWN)
+
+DESCRIPTION = {
+    REMINDER: "refill reminder", LOW_RESERVOIR: "low reservoir: refill now",
+    REFILL_OVERDUE: "refill overdue (drug stability limit)", EMPTY: "RESERVOIR EMPTY: seek care",
+    TIME_UNKNOWN: "clock lost: set the time", NO_SETTINGS: "no therapy settings",
+    SETTINGS_REJECTED: "new settings file rejected", SETTINGS_CORRUPT: "stored settings damaged",
+    STORAGE_CORRUPT: "stored alarm state damaged", BATTERY_LOW: "unit battery low",
+    SAFE_MODE: "unit fault (safe mode)",
+}
+PRIORITY_NAMES = {LOW: "low", MEDIUM: "medium", HIGH: "high"}

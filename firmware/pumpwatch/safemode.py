@@ -1,0 +1,61 @@
+"""Safe mode: what runs when the unit keeps crashing.  Never silent.
+
+Owns the smallest possible loop: sound the medium fault alarm, flash the LED,
+let a short press pause it for 15 minutes, feed the watchdog.  It imports
+nothing but the sound patterns, so a broken settings file or a bug in the
+monitor cannot take it down too.  Leave it by power-cycling the unit (or a
+deploy / sync by the clinic).
+"""
+
+from pumpwatch import sounds
+from pumpwatch.events import EVENT_BUTTON
+
+try:
+    from micropython import const
+except ImportError:  # CPython
+    def const(x):
+        return x
+
+PAUSE_MS = const(15 * 60 * 1000)
+WATCHDOG_MS = const(8000)
+
+
+class SafeMode:
+    def __init__(self, hal):
+        self.hal = hal
+        self.started = None
+        self.paused_until = None
+        self.pressed_at = None
+
+    def step(self, events):
+        hal = self.hal
+        hal.watchdog_feed()
+        now = hal.ticks_ms()
+        if self.started is None:
+            self.started = now
+            hal.watchdog_start(WATCHDOG_MS)
+            try:
+                from pumpwatch import records
+                records.EventLog(hal.flash_root() + "data/events.log").append(
+                    {"e": "fault", "c": "safe_mode", "t": None})
+            except Exception:  # noqa: BLE001 - safe mode must keep sounding whatever fails
+                pass
+        if events & EVENT_BUTTON:
+            if hal.button_down():
+                self.pressed_at = hal.button_changed_at()
+            elif self.pressed_at is not None:
+                if hal.ticks_diff(hal.button_changed_at(), self.pressed_at) >= 30:
+                    self.paused_until = now + PAUSE_MS
+                self.pressed_at = None
+        if self.paused_until is not None:
+            left = hal.ticks_diff(self.paused_until, now)
+            if left > 0:
+                hal.buzzer(0)
+                hal.led(False)
+                return left
+            self.paused_until = None
+            self.started = now
+        freq, led, change = sounds.play(sounds.MEDIUM_ALARM, hal.ticks_diff(now, self.started))
+        hal.buzzer(freq)
+        hal.led(led)
+        return change

@@ -1,0 +1,176 @@
+"""A refill cycle on an emulated unit, with a scripted patient, and its timeline.
+
+Owns driving an `Emulator` through virtual time the way a patient lives with
+the unit: whenever it starts to sound, the patient presses the button
+`ack_after_s` later.  Used by the scenario tests, `make bench` and
+`pumpsync simulate` (what `make run` shows).  The timeline is read from the
+unit's own event log on its flash, with the core's record reader.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pumpwatch import readback, records, timecalc
+from pumpwatch.conditions import PRIORITY, kind_of
+from pumpwatch.descriptions import DESCRIPTION, PRIORITY_NAMES
+from pumpwatch.forecast import Forecast
+
+
+from pumpsync import settings_file
+from pumpsync.emulator import Emulator, install_firmware
+
+EVENT_LOG = "data/events.log"
+
+
+def prepare_unit(state_dir: Path, settings_path: Path, compiled: bool = False) -> tuple[dict, Forecast]:
+    """A factory-fresh unit with a settings file placed on its flash (as a
+    technician does with `mpremote fs cp`); returns the document and its forecast."""
+    loaded = settings_file.load(settings_path, None)
+    if loaded.errors:
+        raise ValueError("; ".join(loaded.errors))
+    flash = Path(state_dir) / "flash"
+    flash.mkdir(parents=True, exist_ok=True)
+    install_firmware(flash, compiled=compiled)
+    (flash / "settings.json").write_text(json.dumps(loaded.document))
+    return loaded.document, Forecast(loaded.prescription, loaded.prescription.refill_at)
+
+
+@dataclass
+class Press:
+    at: float  # virtual epoch seconds of the press
+    sounding_since: float  # when the sound the patient answered began
+
+
+@dataclass
+class PatientLog:
+    presses: list[Press] = field(default_factory=list)
+
+
+def live_until(emu: Emulator, end: float, patient: PatientLog | None = None, ack_after_s: float = 30,
+               press_ms: int = 150, on_press=None):
+    """Advance to `end`, jumping from one wake-up of the unit to the next; whenever
+    it starts sounding, press the button `ack_after_s` later (if `patient` is given).
+    Stops early if the unit loses power."""
+    seen = len(emu.buzzer_log())
+    while emu.now() < end - 0.0005 and emu.stats()["powered"]:
+        wake = emu.next_wakeup()
+        target = end if wake is None else min(end, max(wake, emu.now()))
+        emu.advance(max(0.0, target - emu.now()))
+        log = emu.buzzer_log()
+        started = next((t for t, hz in log[seen:] if hz > 0), None)
+        seen = len(log)
+        if started is None or patient is None:
+            continue
+        emu.advance(min(ack_after_s, max(0.0, end - emu.now())))
+        if emu.now() >= end - 0.0005:
+            break
+        if on_press is not None:
+            on_press()
+        if not emu.stats()["powered"]:
+            break
+        patient.presses.append(Press(emu.now(), started / 1000))
+        emu.press(press_ms)
+        seen = len(emu.buzzer_log())
+
+
+@dataclass
+class CycleResult:
+    document: dict
+    forecast: Forecast
+    patient: PatientLog
+    log: list[dict]
+    buzzer: list[tuple[int, int]]
+    stats: dict
+    wall_s: float
+    started: float
+    ended: float
+    quiet_days: dict = field(default_factory=dict)
+
+
+def run_cycle(state_dir: Path, settings_path: Path, after_empty_s: float = 3600, ack_after_s: float = 30,
+              start_delay_s: float = 300, compiled: bool = False) -> CycleResult:
+    """From the refill to `after_empty_s` past the conservative empty time, the
+    patient acknowledging every alarm `ack_after_s` after it starts."""
+    document, forecast = prepare_unit(state_dir, settings_path, compiled)
+    start = forecast.prescription.refill_at + start_delay_s
+    end = forecast.empty_at + after_empty_s
+    patient = PatientLog()
+    began = time.perf_counter()
+    with Emulator(state_dir=state_dir, start_time=start, speed=0) as emu:
+        quiet = _quiet_days(emu, forecast, start)
+        live_until(emu, end, patient, ack_after_s)
+        wall = time.perf_counter() - began
+        entries, _ = readback.entries(records.EventLog(str(emu.flash_dir / EVENT_LOG)))
+        return CycleResult(document, forecast, patient, entries, emu.buzzer_log(), emu.stats(), wall,
+                           start, end, quiet)
+
+
+def _quiet_days(emu: Emulator, forecast: Forecast, start: float, days: int = 100) -> dict:
+    """Wakeups, flash writes and wall time over quiet days (nothing due), measured
+    from the first whole day after the refill up to the first condition or 100 days."""
+    first_condition = min([at for at, _ in forecast.reminders] + [forecast.low_reservoir_at])
+    day0 = (int(start) // 86400 + 1) * 86400
+    available = int((first_condition - day0) // 86400)
+    count = max(0, min(days, available))
+    if count == 0:
+        return {}
+    emu.advance(day0 - emu.now())
+    before = emu.stats()
+    began = time.perf_counter()
+    emu.advance(count * 86400)
+    wall = time.perf_counter() - began
+    after = emu.stats()
+    return {"days": count, "wakeups_per_day": (after["wakeups"] - before["wakeups"]) / count,
+            "flash_writes_per_day": (after["flash_writes"] - before["flash_writes"]) / count,
+            "wall_per_100_days_s": wall * 100 / count}
+
+
+def timeline(result: CycleResult) -> list[str]:
+    """Readable lines: each condition raised, its priority, and the patient's presses."""
+    forecast = result.forecast
+    offset_at = forecast.clock.offset_at
+    lines = []
+
+    def when(t):
+        return timecalc.format_local(t, offset_at(int(t)))
+
+    presses = list(result.patient.presses)
+    repeat = None  # (conditions, count, first line index) of a run of identical acknowledgements
+    for entry in result.log:
+        kind = entry.get("e")
+        if kind == "raised":
+            cid = entry["c"]
+            priority = PRIORITY_NAMES[PRIORITY[kind_of(cid)]].upper()
+            text = DESCRIPTION[kind_of(cid)]
+            if kind_of(cid) == "reminder":
+                days = cid.split(":")[1]
+                text += " (%s day%s before due)" % (days, "" if days == "1" else "s")
+            lines.append(f"{when(entry['t'])}  {priority:<6}  {text}")
+        elif kind == "ack":
+            press = presses.pop(0) if presses else None
+            delay = f" {press.at - press.sounding_since:.0f} s after it began to sound" if press else ""
+            names = ", ".join(DESCRIPTION[kind_of(c)].split(":")[0] for c in entry["c"])
+            resume = [u for u in entry["until"] if u > 0]
+            if repeat is not None and repeat[0] == entry["c"] and resume:
+                count = repeat[1] + 1
+                repeat = (entry["c"], count, repeat[2])
+                lines[repeat[2]] = (f"{when(entry['t'])}          ...acknowledged again each time it "
+                                    f"sounded again ({count} more times, last{delay})")
+                continue
+            again = f"; sounds again at {when(min(resume))[11:]}" if resume else "; done"
+            lines.append(f"{when(entry['t'])}          acknowledged ({names}){delay}{again}")
+            repeat = (entry["c"], 0, len(lines)) if resume else None
+            if resume:
+                lines.append("")
+        elif kind in ("fault", "settings", "boot", "time_set"):
+            detail = {"boot": "unit started (%s)" % entry.get("cause"),
+                      "settings": "settings loaded",
+                      "time_set": "clock set",
+                      "fault": "fault: %s" % entry.get("c")}[kind]
+            stamp = when(entry["t"]) if entry.get("t") is not None else "(time unknown)  "
+            lines.append(f"{stamp}          {detail}")
+    return [line for line in lines if line]

@@ -1,0 +1,279 @@
+"""The unit's job, proven on the emulated unit: remind, alarm by priority, latch, survive."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pumpsync import scenario
+from pumpsync.emulator import Emulator
+from pumpwatch import readback, records, sounds
+from pumpwatch.alarm_policy import DONE, HIGH_PAUSE_S, MEDIUM_PAUSE_S, AlarmPolicy
+from pumpwatch.conditions import PRIORITY, Schedule, kind_of
+from pumpwatch.plan import condition_starts
+
+from serial_helpers import open_port
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+SHORT_CYCLE = EXAMPLES / "partial-refill.json"  # runs low in ~4 days: a whole cycle in ~1.5 s
+ALARM_TONES = {sounds.C5, sounds.D5}  # the boot chirp is G5 alone
+
+
+@pytest.fixture
+def hardware_free(hardware_port):
+    if hardware_port:
+        pytest.skip("needs the emulator's control API (virtual time, power)")
+
+
+def _sound_starts(buzzer):
+    """Times (s) at which the buzzer goes from silent to an alarm tone after >= 1 s of silence."""
+    starts, last_sound = [], None
+    for t, hz in buzzer:
+        if hz in ALARM_TONES and (last_sound is None or t - last_sound > 1000):
+            starts.append(t / 1000)
+        if hz:
+            last_sound = t
+    return starts
+
+
+def _burst_at(buzzer, start_ms, pattern):
+    """[(Hz, ms)] the buzzer played for one burst of `pattern` from `start_ms`."""
+    changes = [(t, hz) for t, hz in buzzer if start_ms <= t <= start_ms + pattern.length_ms]
+    return [(hz, b[0] - a) for (a, hz), b in zip(changes, changes[1:] + [(start_ms + pattern.length_ms, 0)])
+            if b[0] > a]
+
+
+def test_a_full_refill_cycle_sounds_each_condition_at_its_instant_with_its_pattern(tmp_path, hardware_free):
+    result = scenario.run_cycle(tmp_path / "unit", SHORT_CYCLE, ack_after_s=30)
+    starts = condition_starts(result.forecast.prescription, result.forecast)
+    heard = _sound_starts(result.buzzer)
+    for at, cid in starts:
+        if at > result.ended:
+            continue
+        onset = min((t for t in heard if abs(t - at) <= 1), default=None)
+        assert onset is not None, f"{cid} did not sound at {at}"
+        pattern = sounds.BY_PRIORITY[PRIORITY[kind_of(cid)]]
+        burst = _burst_at(result.buzzer, int(onset * 1000), pattern)
+        assert burst == [(hz, ms) for hz, ms in pattern.segments], cid
+    assert {kind_of(cid) for when, cid in starts if when <= result.ended} >= {"reminder", "low_reservoir", "empty"}
+
+
+def test_each_press_silences_at_once_and_the_pause_follows_the_priority(tmp_path, hardware_free):
+    result = scenario.run_cycle(tmp_path / "unit", SHORT_CYCLE, ack_after_s=30)
+    acks = [e for e in result.log if e["e"] == "ack"]
+    assert len(acks) == len(result.patient.presses) >= 5
+    starts = sorted(at for at, _ in condition_starts(result.forecast.prescription, result.forecast))
+    heard = _sound_starts(result.buzzer)
+    for ack, press in zip(acks, result.patient.presses):
+        release_ms = round((press.at + 0.150) * 1000)
+        state_at_release = [hz for t, hz in result.buzzer if t <= release_ms][-1]
+        assert state_at_release == 0  # silent the moment the button is released
+        for cid, until in zip(ack["c"], ack["until"]):
+            priority = PRIORITY[kind_of(cid)]
+            expected = {sounds.LOW: DONE, sounds.MEDIUM: ack["t"] + MEDIUM_PAUSE_S,
+                        sounds.HIGH: ack["t"] + HIGH_PAUSE_S}[priority]
+            assert until == expected, cid
+        # the next sound is the end of the shortest pause, or a new condition, whichever first
+        resume = min([u for u in ack["until"] if u > 0] + [s for s in starts if s > ack["t"]], default=None)
+        following = [t for t in heard if t * 1000 > release_ms]
+        if resume is not None and resume < result.ended:
+            assert following and abs(following[0] - resume) <= 1, (ack, following[:1], resume)
+        else:
+            assert not following or following[0] >= result.ended
+
+
+def _run_until_cut(state: Path, cut_at: int):
+    _, forecast = scenario.prepare_unit(state, SHORT_CYCLE)
+    start = forecast.prescription.refill_at + 300
+    end = forecast.empty_at + 3600
+    emu = Emulator(state_dir=state, start_time=start, speed=0)
+    emu.cut_power_at_flash_write(cut_at)
+    emu.start()
+    scenario.live_until(emu, end, scenario.PatientLog(), ack_after_s=30)
+    return emu, forecast
+
+
+def test_a_power_cut_at_every_flash_write_loses_nothing_completed(tmp_path, hardware_free):
+    reference = scenario.run_cycle(tmp_path / "reference", SHORT_CYCLE, ack_after_s=30)
+    total = reference.stats["flash_writes"]
+    reference_acks = [e for e in reference.log if e["e"] == "ack"]
+    tried = 0
+    for cut_at in range(1, total + 1):
+        state = tmp_path / f"cut{cut_at}"
+        emu, forecast = _run_until_cut(state, cut_at)
+        try:
+            assert not emu.stats()["powered"], f"no power cut at write {cut_at}"
+            tried += 1
+            cut_time = emu.now()
+            flash = emu.flash_dir
+            # The flash as the cut left it: the event log parses and is the reference's
+            # up to the cut, at most the in-flight record missing.
+            entries, dropped = readback.entries(records.EventLog(str(flash / "data" / "events.log"))) \
+                if (flash / "data").exists() else ([], 0)
+            assert dropped == 0
+            assert entries == reference.log[:len(entries)]
+            # acknowledgements: the state holds every ack the log holds, and at most the in-flight one more
+            state_rec = readback.read_record(str(flash / "data" / "state.rec")) or {"acks": {}}
+            logged = {}
+            for e in entries:
+                if e["e"] == "ack":
+                    logged.update(zip(e["c"], e["until"]))
+            acks = state_rec["acks"]
+            if acks != logged:
+                in_flight = reference_acks[len([e for e in entries if e["e"] == "ack"])]
+                assert acks == dict(logged, **dict(zip(in_flight["c"], in_flight["until"]))), cut_at
+            # power back: settings intact (or re-imported from the file the technician placed)
+            emu.boot()
+            emu.advance(10)
+            stored = readback.read_record(str(flash / "data" / "settings.rec"))
+            assert stored["doc"] == json.loads((flash / "settings.json").read_text())
+            # and what is due by now sounds
+            plan_starts = condition_starts(forecast.prescription, forecast)
+            now = int(emu.now()) - 5
+            top, _, _ = AlarmPolicy().sounding(Schedule(plan_starts).active(now), acks, now)
+            alarm_after_boot = [hz for t, hz in emu.buzzer_log() if t >= cut_time * 1000 and hz in ALARM_TONES]
+            assert bool(alarm_after_boot) == (top > 0), (cut_at, top)
+        finally:
+            emu.close()
+    print(f"\npower cut tried at {tried} of {total} flash writes")
+    assert tried == total
+
+
+def _configured_unit(tmp_path, settings=SHORT_CYCLE, **options):
+    _, forecast = scenario.prepare_unit(tmp_path / "unit", settings)
+    emu = Emulator(state_dir=tmp_path / "unit", start_time=forecast.prescription.refill_at + 300, speed=0,
+                   **options)
+    emu.start()
+    return emu, forecast
+
+
+def _status(emu):
+    with open_port(emu.port) as link:
+        link.write(b"status\n")
+        line = link.readline()
+        assert line.endswith(b"\r\n"), f"no status reply, got {line!r}"
+        return json.loads(line)
+
+
+def test_a_lost_clock_sounds_a_fault_until_the_time_is_set(tmp_path, hardware_free):
+    emu, forecast = _configured_unit(tmp_path, rtc_backup=False)
+    try:
+        emu.advance(60)
+        assert _status(emu)["active"] == []
+        emu.power_cut()
+        emu.boot()
+        emu.advance(20)
+        status = _status(emu)
+        assert status["time"] is None and "time_unknown" in status["active"]
+        boot_ms = emu.now() * 1000 - 20000
+        assert [hz for t, hz in emu.buzzer_log() if t >= boot_ms and hz in ALARM_TONES]
+        emu.advance(3600)  # still sounding an hour later: latched
+        assert [hz for t, hz in emu.buzzer_log() if t >= emu.now() * 1000 - 10000 and hz]
+        with open_port(emu.port) as link:
+            link.write(b"time 2026-11-20T11:00:00Z\n")
+            assert json.loads(link.readline()) == {"time": "2026-11-20T11:00:00Z"}
+        emu.advance(30)
+        assert _status(emu)["active"] == []
+        assert not [hz for t, hz in emu.buzzer_log() if t >= emu.now() * 1000 - 20000 and hz]
+    finally:
+        emu.close()
+
+
+def test_an_exception_in_the_loop_is_recovered_by_the_watchdog_and_repeated_ones_enter_safe_mode(
+        tmp_path, hardware_free):
+    emu, _ = _configured_unit(tmp_path)
+    try:
+        emu.advance(5)
+        emu.inject_exception()
+        assert emu.stats()["state"] == "repl"  # the firmware died
+        emu.advance(10)
+        assert emu.stats()["watchdog_resets"] == 1
+        assert emu.stats()["state"] == "sleeping"  # monitoring again
+        assert b"RuntimeError: fault injected" in emu.serial_output()
+        entries, _ = readback.entries(records.EventLog(str(emu.flash_dir / "data" / "events.log")))
+        assert entries[-1]["e"] == "boot" and entries[-1]["cause"] == "watchdog"
+        for _ in range(2):
+            emu.inject_exception()
+            emu.advance(10)
+        assert emu.stats()["watchdog_resets"] == 3
+        entries, _ = readback.entries(records.EventLog(str(emu.flash_dir / "data" / "events.log")))
+        assert entries[-1] == {"e": "fault", "c": "safe_mode", "t": None}
+        since = emu.now() * 1000
+        emu.advance(60)
+        tones = [hz for t, hz in emu.buzzer_log() if t >= since and hz]
+        assert tones.count(sounds.G5) >= 10  # the medium fault alarm keeps sounding: never silent
+        emu.power_cut()
+        emu.boot()  # a person power-cycles it: back to normal monitoring
+        emu.advance(5)
+        assert _status(emu)["active"] == []
+    finally:
+        emu.close()
+
+
+def test_a_long_press_reads_out_whole_weeks_until_the_refill(tmp_path, hardware_free):
+    emu, forecast = _configured_unit(tmp_path, settings=EXAMPLES / "simple-continuous.json")
+    try:
+        emu.advance(5)
+        weeks = (forecast.refill_due_at - int(emu.now())) // (7 * 86400)
+        since = emu.now() * 1000
+        emu.press(2000)
+        emu.advance(20)
+        beeps = [hz for t, hz in emu.buzzer_log() if t >= since and hz]
+        assert beeps == [sounds.G5] * weeks and weeks == 12
+    finally:
+        emu.close()
+
+
+def test_a_factory_fresh_unit_sounds_the_no_settings_fault(emu):
+    emu.advance(10)
+    assert [hz for _, hz in emu.buzzer_log()][:1] == [sounds.G5]  # the boot chirp
+    assert set(hz for _, hz in emu.buzzer_log() if hz) >= {sounds.C5, sounds.D5, sounds.G5}
+    assert "no_settings" in _status(emu)["active"]
+
+
+def test_a_bad_settings_file_is_rejected_and_alarms(tmp_path, hardware_free):
+    flash = tmp_path / "unit" / "flash"
+    flash.mkdir(parents=True)
+    from pumpsync.emulator import install_firmware
+    install_firmware(flash)
+    (flash / "settings.json").write_text('{"schema": 1, "pump": {}}')
+    with Emulator(state_dir=tmp_path / "unit", start_time="2026-11-20T10:30:00Z", speed=0) as emu:
+        emu.advance(5)
+        status = _status(emu)
+        assert "settings_rejected" in status["active"] and "no_settings" in status["active"]
+        entries, _ = readback.entries(records.EventLog(str(emu.flash_dir / "data" / "events.log")))
+        rejected = [e for e in entries if e["e"] == "fault"][0]
+        assert "drug: missing" in rejected["detail"]
+
+
+def test_a_low_battery_is_a_medium_fault(tmp_path, hardware_free):
+    emu, _ = _configured_unit(tmp_path)
+    try:
+        emu.advance(5)
+        emu.set_battery(3300)
+        emu.advance(5)
+        assert "battery_low" in _status(emu)["active"]
+        emu.set_battery(3900)
+        emu.advance(5)
+        assert "battery_low" not in _status(emu)["active"]
+    finally:
+        emu.close()
+
+
+def test_settings_placed_with_mpremote_configure_the_unit(emu, tmp_path):
+    from pumpsync import settings_file
+
+    from serial_helpers import mpremote, wait_for_boot
+
+    loaded = settings_file.load(EXAMPLES / "simple-continuous.json", None)
+    local = tmp_path / "settings.json"
+    local.write_text(json.dumps(loaded.document))
+    mpremote(emu.port, "fs", "cp", str(local), ":settings.json")
+    boots = emu.stats()["boots"]
+    mpremote(emu.port, "reset")
+    wait_for_boot(emu, boots)
+    emu.advance(5)
+    status = _status(emu)
+    assert status["active"] == [] and status["refill_due_at"] == "2027-02-15T19:35:15Z"

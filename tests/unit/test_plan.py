@@ -1,0 +1,49 @@
+"""The unit's plan: when each condition starts (core, on CPython)."""
+
+from __future__ import annotations
+
+import copy
+
+from pumpwatch import timecalc
+from pumpwatch.plan import make_plan
+
+DOC = {
+    "schema": 1,
+    "pump": {"model": "SynchroMed II", "reservoir_ml": 20, "low_reservoir_alarm_ml": 2},
+    "drug": {"name": "baclofen", "concentration_mcg_per_ml": 2000, "max_days_in_reservoir": 180},
+    "refill": {"at": "2026-11-20T10:30:00Z", "volume_ml": 20},
+    "therapy": {"steps": [{"start": "00:00", "mcg_per_day": 400}]},
+    "clock": {"utc_offset_min": 0},
+    "reminders": {"days_before": [7], "at_local": "23:00"},
+}
+
+
+def _starts(doc):
+    plan, errors = make_plan(doc)
+    assert errors == []
+    return {cid: timecalc.format_iso(at) for at, cid in plan.starts}
+
+
+def test_plan_lists_reminders_low_reservoir_overdue_and_empty():
+    starts = _starts(DOC)
+    assert set(starts) == {"reminder:7", "low_reservoir", "refill_overdue", "empty"}
+    assert starts["reminder:7"] == "2027-02-11T23:00:00Z"
+
+
+def test_quiet_hours_move_a_reminder_to_their_end_but_not_alarms():
+    doc = copy.deepcopy(DOC)
+    doc["reminders"]["quiet_hours"] = {"start": "22:00", "end": "07:30"}
+    quiet = _starts(doc)
+    assert quiet["reminder:7"] == "2027-02-12T07:30:00Z"
+    assert quiet["low_reservoir"] == _starts(DOC)["low_reservoir"]
+
+
+def test_high_withdrawal_risk_adds_earlier_reminders():
+    doc = copy.deepcopy(DOC)
+    doc["risk"] = {"high_withdrawal_risk": True}
+    assert {"reminder:21", "reminder:28"} <= set(_starts(doc))
+
+
+def test_a_bad_document_gives_errors_not_a_plan():
+    plan, errors = make_plan({"schema": 1})
+    assert plan is None and errors
