@@ -103,6 +103,12 @@ class EmulatorHAL(HAL):
     def random_bytes(self, count):
         return emuhw.random_bytes(count)
 
+    def enter_maintenance(self, ms):
+        """Leave the loop for the REPL (mpremote) for `ms`; then the watchdog
+        brings the unit back to monitoring."""
+        micropython.kbd_intr(3)
+        emuhw.maintenance(ms)
+
     def reset(self):
         machine.reset()
 

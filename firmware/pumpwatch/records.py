@@ -72,7 +72,7 @@ def remove(path):
 class EventLog:
     """Append-only, checksummed, rotated event log."""
 
-    def __init__(self, path, max_bytes=24576, keep=2):
+    def __init__(self, path, max_bytes=32768, keep=3):
         self.path = path
         self.max_bytes = max_bytes
         self.keep = keep

@@ -25,8 +25,6 @@ def run(unit, now):
 
 
 def load_settings(unit, now):
-    from pumpwatch.plan import make_plan
-
     stored = None
     try:
         stored = readback.read_record(unit.settings_path)
@@ -34,40 +32,56 @@ def load_settings(unit, now):
         unit.faults[SETTINGS_CORRUPT] = unit.since()
         unit.log_event({"e": "fault", "c": SETTINGS_CORRUPT, "detail": str(exc)})
     inbox = _read_text(unit.inbox_path)
-    if inbox is not None:
-        crc = records.crc_of(inbox)
-        if stored is None or stored.get("source_crc") != crc:
-            stored = _import(unit, inbox, crc, now, make_plan) or stored
+    if inbox is not None and (stored is None or stored.get("crc") != records.crc_of(inbox)):
+        errors = apply(unit, inbox, now)
+        if errors:
+            unit.faults[SETTINGS_REJECTED] = unit.since()
+            unit.log_event({"e": "fault", "c": SETTINGS_REJECTED, "detail": errors[:3]})
+        else:
+            return
     if stored is None:
         if SETTINGS_CORRUPT not in unit.faults:
             unit.faults[NO_SETTINGS] = unit.since()
         return
-    plan, errors = make_plan(stored["doc"])
-    if plan is None:
+    errors = use(unit, stored["text"], None)
+    if errors:
         unit.faults[SETTINGS_CORRUPT] = unit.since()
         unit.log_event({"e": "fault", "c": SETTINGS_CORRUPT, "detail": errors[:3]})
-        return
+
+
+def use(unit, text, now):
+    """Make `text` the unit's therapy (in RAM); the errors if it is not valid."""
+    from pumpwatch.plan import make_plan
+
+    try:
+        plan, errors = make_plan(json.loads(text), now)
+    except ValueError:
+        plan, errors = None, ["settings: not valid JSON"]
+    if plan is None:
+        return errors
     unit.plan = plan
-    unit.settings_crc = stored["source_crc"]
+    unit.settings_crc = records.crc_of(text)
     unit.policy = AlarmPolicy(plan.high_risk)
     unit.schedule = Schedule(plan.starts)
+    return []
 
 
-def _import(unit, text, crc, now, make_plan):
-    """A new settings file on the flash: check it, keep it if good."""
-    try:
-        doc = json.loads(text)
-        plan, errors = make_plan(doc, now)
-    except ValueError:
-        plan, errors = None, ["settings.json: not valid JSON"]
-    if plan is None:
-        unit.faults[SETTINGS_REJECTED] = unit.since()
-        unit.log_event({"e": "fault", "c": SETTINGS_REJECTED, "detail": errors[:3]})
-        return None
-    stored = {"doc": doc, "source_crc": crc}
-    records.write_record(unit.settings_path, stored)
-    unit.log_event({"e": "settings", "refill_at": plan.refill_at, "crc": crc})
-    return stored
+def apply(unit, text, now):
+    """New settings (a placed file or a sync): check, store verbatim, use.
+    Returns the errors; nothing changes when there are any."""
+    errors = use(unit, text, now)
+    if errors:
+        return errors
+    crc = unit.settings_crc
+    records.write_record(unit.settings_path, {"text": text, "crc": crc})
+    if _read_text(unit.inbox_path) not in (None, text):
+        records.remove(unit.inbox_path)  # an older placed file must not come back at the next boot
+    unit.acks = {}
+    unit.faults.pop(NO_SETTINGS, None)
+    unit.faults.pop(SETTINGS_CORRUPT, None)
+    unit.faults.pop(SETTINGS_REJECTED, None)
+    unit.log_event({"e": "settings", "refill_at": unit.plan.refill_at, "crc": crc})
+    return []
 
 
 def load_state(unit):

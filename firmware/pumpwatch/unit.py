@@ -59,8 +59,10 @@ class Unit:
         self.pressed_at = None
         self.buzzer_hz = -1
         self.led_on = None
-        self.console = None
+        self.service = None
         self.healthy_at = None
+        self.maintenance_ms = None  # set by a maintenance request: leave the loop after this step
+        self.reset_requested = False
 
     # ------------------------------------------------------------------ wake-up
     def step(self, events):
@@ -75,6 +77,12 @@ class Unit:
             self._serial()
         self._check_battery()
         wake_in = self._evaluate()
+        if self.reset_requested:
+            hal.reset()
+        if self.maintenance_ms is not None:
+            self._output(0, False)
+            hal.enter_maintenance(self.maintenance_ms)
+            return None
         if self.healthy_at is not None:
             left = hal.ticks_diff(self.healthy_at, hal.ticks_ms())
             if left <= 0:
@@ -89,6 +97,7 @@ class Unit:
         hal = self.hal
         self.booted = True
         hal.watchdog_start(WATCHDOG_MS)
+        hal.set_interrupt_char(-1)  # stray bytes and Ctrl-C must not stop monitoring
         _makedirs(self.data_dir)
         if bootguard.watchdog_resets(hal):
             self.healthy_at = hal.ticks_ms() + bootguard.HEALTHY_AFTER_MS
@@ -198,18 +207,22 @@ class Unit:
         if held < BOUNCE_MS:
             return
         if held < LONG_PRESS_MS:
-            self._acknowledge()
+            self.acknowledge()
+        elif self.service is not None and self.service.pairing_pending():
+            self.service.confirm_pairing()
+            self.readout = (sounds.BOOT_CHIRP, self.hal.ticks_ms())
         else:
             self._read_out_status()
 
-    def _acknowledge(self):
+    def acknowledge(self):
+        """Acknowledge what sounds now (a short press, or remotely); the ids."""
         if not self.sounding:
-            return
+            return []
         now = self.now_s()
         if now is None:
             self.volatile_acks = self.policy.acknowledge(self.sounding, self.volatile_acks,
                                                          self.hal.ticks_ms() // 1000)
-            return
+            return [cid for cid, _ in self.sounding]
         self.acks = self.policy.acknowledge(self.sounding, self.acks, now)
         self._save_state()
         ids = [cid for cid, _ in self.sounding]
@@ -217,6 +230,7 @@ class Unit:
         for cid in ids:  # a one-off fault is over once acknowledged
             if cid == STORAGE_CORRUPT or cid == SETTINGS_REJECTED:
                 self.faults.pop(cid, None)
+        return ids
 
     def _read_out_status(self):
         from pumpwatch import readout
@@ -236,12 +250,39 @@ class Unit:
         elif mv >= BATTERY_OK_MV and BATTERY_LOW in self.faults:
             del self.faults[BATTERY_LOW]
 
-    # ------------------------------------------------------------------ serial
+    # ------------------------------------------------------------------ serial (sync protocol)
     def _serial(self):
-        if self.console is None:
-            from pumpwatch.console import Console
-            self.console = Console(self)
-        self.console.feed(self.hal.serial_read())
+        if self.service is None:
+            from pumpwatch.service import Service
+            self.service = Service(self)
+        self.service.feed(self.hal.serial_read())
+
+    def pairing_started(self):
+        self.readout = (sounds.BOOT_CHIRP, self.hal.ticks_ms())
+
+    def play_test(self, priority):
+        """One burst of an alarm pattern, so the patient learns what it sounds like."""
+        for level in sounds.BY_PRIORITY:
+            pattern = sounds.BY_PRIORITY[level]
+            if pattern.name == priority:
+                self.readout = (sounds.Pattern(pattern.name, pattern.segments, None, pattern.led),
+                                self.hal.ticks_ms())
+        self.log_event({"e": "alarm_test", "priority": priority})
+
+    def apply_settings(self, text):
+        """New settings from a sync; the errors (nothing changes) or []."""
+        from pumpwatch import startup
+        try:
+            return startup.apply(self, text, self.now_s())
+        finally:
+            startup.unload(startup.BOOT_ONLY_MODULES)
+
+    def stored_settings(self):
+        from pumpwatch import readback
+        try:
+            return readback.read_record(self.settings_path)
+        except readback.CorruptRecord:
+            return None
 
     def set_time(self, epoch):
         had_time = self.now_s() is not None

@@ -87,8 +87,10 @@ def cmd_simulate(args) -> int:
         return EXIT_BAD_INPUT
     with tempfile.TemporaryDirectory() as state:
         print(f"Simulating a refill cycle of {args.settings} on an emulated unit "
-              f"(real firmware under MicroPython, virtual time)...", flush=True)
-        result = scenario.run_cycle(Path(state), Path(args.settings), ack_after_s=args.ack_after)
+              f"(real firmware under MicroPython, virtual time).", flush=True)
+        print("The nurse pairs the unit and syncs the settings with pumpsync over its serial port:", flush=True)
+        result = scenario.run_cycle(Path(state), Path(args.settings), ack_after_s=args.ack_after,
+                                    via_pumpsync=True)
     forecast = result.forecast
     print(report.forecast_text(forecast, []).split("\n")[0])
     print()
@@ -102,6 +104,83 @@ def cmd_simulate(args) -> int:
           f"{stats['wakeups']} wake-ups, {stats['flash_writes']} flash writes, "
           f"{len(result.patient.presses)} button presses by the scripted patient")
     return EXIT_OK
+
+
+def _unit_options() -> argparse.ArgumentParser:
+    shared = argparse.ArgumentParser(add_help=False)
+    shared.add_argument("--port", required=True, metavar="PORT",
+                        help="the unit's serial port (e.g. /dev/ttyACM0, COM4), or 'auto' for the one unit plugged in")
+    shared.add_argument("--keystore", metavar="PATH", help="file of per-unit keys (default: in your config folder)")
+    shared.add_argument("--db", metavar="PATH", help="the sync history database (default: in your data folder)")
+    shared.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds to wait for the unit")
+    return shared
+
+
+def _add_unit_commands(commands):
+    from pumpsync import sync_checks, unit_commands as uc
+
+    shared = _unit_options()
+
+    def add(name, handler, help_text, description, with_port=True):
+        parser = commands.add_parser(name, help=help_text, description=description,
+                                     parents=[shared] if with_port else [])
+        parser.set_defaults(handler=handler)
+        return parser
+
+    p = add("ports", uc.cmd_ports, "list serial ports and which may be a PumpWatch unit",
+            "List serial ports with USB VID:PID, serial number and a guess of the board.", with_port=False)
+    p.add_argument("--json", action="store_true", help="print JSON")
+    add("pair", uc.cmd_pair, "pair this computer with a unit (needs a long press on the unit)",
+        "Give the unit a new key; it keeps it only if its button is long-pressed within 30 s.")
+    p = add("status", uc.cmd_status, "unit id, firmware, clock, alarms, battery and the unit's forecast",
+            "Read the unit's status: clock and drift, active and sounding conditions, battery, and its own "
+            "forecast (the same keys as pumpsync forecast --json).")
+    p.add_argument("--json", action="store_true", help="print one JSON object (stable keys)")
+    p = add("sync", uc.cmd_sync, "check new settings, compare with the unit's, write and verify them",
+            "Check SETTINGS.json, compare it with the settings on the unit (dose and concentration changes "
+            "need --confirm), show before/after, write, read back, set the clock, print the new refill due date.")
+    p.add_argument("settings", metavar="SETTINGS.json")
+    p.add_argument("--confirm", action="append", metavar="CHECK",
+                   choices=["dose-range", *sync_checks.SYNC_CONFIRMATIONS],
+                   help="accept a check that would stop the sync: dose-range, dose-change, "
+                        "concentration-change, older-refill")
+    p.add_argument("--yes", action="store_true", help="do not ask 'proceed?' (the --confirm checks still apply)")
+    p.add_argument("--returned-ml", type=float, metavar="ML",
+                   help="volume drained from the pump before refilling: reconcile it with the expected one")
+    p.add_argument("--flag-pct", type=float, default=sync_checks.DEFAULT_FLAG_PCT, metavar="PCT",
+                   help="flag a delivered-volume discrepancy beyond this percentage (default 15)")
+    p = add("refill", uc.cmd_refill, "reconcile the volume drained from the pump with the expected one",
+            "Compare the volume the nurse drained with the unit's expected remaining volume; a discrepancy "
+            "beyond --flag-pct is flagged (leak, pocket fill, pump error) and recorded.")
+    p.add_argument("--returned-ml", type=float, required=True, metavar="ML")
+    p.add_argument("--flag-pct", type=float, default=sync_checks.DEFAULT_FLAG_PCT, metavar="PCT")
+    p.add_argument("--json", action="store_true")
+    p = add("log", uc.cmd_log, "download the unit's event log",
+            "Download the unit's event log (boots, alarms, acknowledgements, syncs).")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
+    p.add_argument("--since", metavar="ISO", help="only events from this time on")
+    time_cmd = commands.add_parser("time", help="the unit's clock", description="Set the unit's clock.")
+    time_sub = time_cmd.add_subparsers(dest="time_command", metavar="ACTION", required=True)
+    p = time_sub.add_parser("set", parents=[shared], help="set the unit's clock from this computer's",
+                            description="Set the unit's clock (UTC) from this computer's clock.")
+    p.set_defaults(handler=uc.cmd_time_set)
+    alarm_cmd = commands.add_parser("alarm", help="alarm sounds", description="Play alarm sounds.")
+    alarm_sub = alarm_cmd.add_subparsers(dest="alarm_command", metavar="ACTION", required=True)
+    p = alarm_sub.add_parser("test", parents=[shared], help="play one alarm so the patient learns it",
+                             description="Play one burst of an alarm pattern on the unit.")
+    p.add_argument("priority", nargs="?", default="high", choices=["low", "medium", "high"])
+    p.set_defaults(handler=uc.cmd_alarm_test)
+    p = add("maintenance", uc.cmd_maintenance, "let mpremote in (the unit stops monitoring for a while)",
+            "Authenticated request that drops the unit to the MicroPython REPL for deployment with mpremote; "
+            "the watchdog brings it back to monitoring after --minutes.")
+    p.add_argument("--minutes", type=int, default=5, help="1-30 (default 5)")
+    p = commands.add_parser("history", help="what was synced, paired, reconciled and downloaded, and when",
+                            description="Show the local record of syncs, pairings, refill checks and downloads.")
+    p.add_argument("--unit", metavar="ID", help="only this unit")
+    p.add_argument("--db", metavar="PATH", help="the sync history database")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=uc.cmd_history)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,17 +215,35 @@ def build_parser() -> argparse.ArgumentParser:
                          help="virtual seconds per real second (default 1; 0 freezes time)")
     emulate.add_argument("--start", metavar="ISO", help="virtual time at start (default now)")
     emulate.set_defaults(handler=cmd_emulate)
+    _add_unit_commands(commands)
 
     simulate = commands.add_parser(
         "simulate", help="run a whole refill cycle on an emulated unit and print its timeline",
-        description="Place SETTINGS.json on a factory-fresh emulated unit, fast-forward from the "
-                    "refill until an hour after the reservoir would be empty, with a scripted patient "
-                    "who presses the button each time the unit sounds, and print what happened when.")
+        description="Pair a factory-fresh emulated unit and sync SETTINGS.json to it with pumpsync, "
+                    "fast-forward from the refill until an hour after the reservoir would be empty, with a "
+                    "scripted patient who presses the button each time the unit sounds, and print what "
+                    "happened when.")
     simulate.add_argument("settings", metavar="SETTINGS.json", help="the prescription settings file")
     simulate.add_argument("--ack-after", type=float, default=30, metavar="S",
                           help="seconds the patient takes to press the button (default 30)")
     simulate.set_defaults(handler=cmd_simulate)
     return parser
+
+
+def _failure(exc: Exception) -> int:
+    from pumpsync.client import UnitError
+    from pumpsync.unit_commands import CommandFailed
+
+    if isinstance(exc, CommandFailed):
+        print(f"pumpsync: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT if exc.bad_input else EXIT_FAILED
+    if isinstance(exc, UnitError):
+        print(f"pumpsync: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if isinstance(exc, OSError):
+        print(f"pumpsync: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    raise exc
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"pumpsync: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except Exception as exc:  # noqa: BLE001 - every failure is one sentence, never a traceback
+        return _failure(exc)
     except KeyboardInterrupt:
         print("pumpsync: interrupted", file=sys.stderr)
         return EXIT_FAILED

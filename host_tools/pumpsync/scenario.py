@@ -91,16 +91,42 @@ class CycleResult:
     quiet_days: dict = field(default_factory=dict)
 
 
+def pair_and_sync(emu: Emulator, settings_path: Path, work: Path):
+    """What the nurse does at the refill visit, with the real pumpsync code over the
+    unit's port: pair (the long press is the patient's), then sync.  The emulator's
+    clock is the simulation's "now", so the clock the sync sets agrees with it."""
+    import argparse
+
+    from pumpsync import unit_commands
+
+    args = argparse.Namespace(port=emu.port, keystore=str(work / "keys.json"), db=str(work / "history.sqlite"),
+                              timeout=5.0, confirm=[], yes=True, returned_ml=None, flag_pct=15,
+                              settings=str(settings_path))
+    session = unit_commands.Session(args)
+    try:
+        unit_commands.pair_unit(session, while_waiting=lambda: emu.press(2000))
+        loaded, text = unit_commands._checked_settings(args, int(emu.now()))
+        unit_commands.sync_unit(session, args, loaded, text, emu.now)
+    finally:
+        session.close()
+
+
 def run_cycle(state_dir: Path, settings_path: Path, after_empty_s: float = 3600, ack_after_s: float = 30,
-              start_delay_s: float = 300, compiled: bool = False) -> CycleResult:
+              start_delay_s: float = 300, compiled: bool = False, via_pumpsync: bool = False) -> CycleResult:
     """From the refill to `after_empty_s` past the conservative empty time, the
-    patient acknowledging every alarm `ack_after_s` after it starts."""
+    patient acknowledging every alarm `ack_after_s` after it starts.  The unit is
+    set up by a settings file on its flash, or (`via_pumpsync`) paired and synced."""
+    state_dir = Path(state_dir)
     document, forecast = prepare_unit(state_dir, settings_path, compiled)
+    if via_pumpsync:
+        (state_dir / "flash" / "settings.json").unlink()
     start = forecast.prescription.refill_at + start_delay_s
     end = forecast.empty_at + after_empty_s
     patient = PatientLog()
     began = time.perf_counter()
     with Emulator(state_dir=state_dir, start_time=start, speed=0) as emu:
+        if via_pumpsync:
+            pair_and_sync(emu, settings_path, state_dir)
         quiet = _quiet_days(emu, forecast, start)
         live_until(emu, end, patient, ack_after_s)
         wall = time.perf_counter() - began
@@ -166,10 +192,11 @@ def timeline(result: CycleResult) -> list[str]:
             repeat = (entry["c"], 0, len(lines)) if resume else None
             if resume:
                 lines.append("")
-        elif kind in ("fault", "settings", "boot", "time_set"):
+        elif kind in ("fault", "settings", "boot", "time_set", "paired"):
             detail = {"boot": "unit started (%s)" % entry.get("cause"),
                       "settings": "settings loaded",
                       "time_set": "clock set",
+                      "paired": "paired with the clinic's computer (long press)",
                       "fault": "fault: %s" % entry.get("c")}[kind]
             stamp = when(entry["t"]) if entry.get("t") is not None else "(time unknown)  "
             lines.append(f"{stamp}          {detail}")

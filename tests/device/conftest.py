@@ -29,3 +29,16 @@ def port(request, hardware_port):
     if hardware_port:
         return hardware_port
     return request.getfixturevalue("emu").port
+
+
+@pytest.fixture
+def repl_port(request, hardware_port):
+    """A port where mpremote reaches the REPL: the unit put in maintenance (paired first).
+    On hardware, the unit must already be in maintenance (pumpsync maintenance)."""
+    if hardware_port:
+        return hardware_port
+    from serial_helpers import enter_maintenance
+
+    unit = request.getfixturevalue("emu")
+    enter_maintenance(unit)
+    return unit.port

@@ -50,3 +50,26 @@ def wait_for_boot(emu, boots_before: int, timeout: float = 10):
         if time.monotonic() > deadline:
             raise AssertionError("the unit did not boot again")
         time.sleep(0.02)
+
+
+def pair(emu, client):
+    """Pair `client` with an emulated unit: a new key, and the long press that proves presence."""
+    import os
+
+    key = os.urandom(32)
+    client.call("pair", {"key": key.hex()})
+    emu.press(2000)
+    assert client.call("pair_status")["state"] == "paired"
+    client.key = key
+    return key
+
+
+def enter_maintenance(emu, minutes: int = 10):
+    """Pair and ask for maintenance, so mpremote can reach the REPL (Ctrl-C is data while monitoring)."""
+    from pumpsync.client import UnitClient
+
+    with UnitClient(emu.port) as client:
+        pair(emu, client)
+        client.write("maintenance", {"minutes": minutes})
+    emu.advance(0.5)
+    assert emu.stats()["state"] == "repl"

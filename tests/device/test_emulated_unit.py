@@ -13,7 +13,7 @@ import pytest
 
 from pumpsync.emulator import Emulator, EmulatorError
 
-from serial_helpers import mpremote, open_port, raw_repl_start, wait_for_boot
+from serial_helpers import enter_maintenance, mpremote, open_port, raw_repl_start, wait_for_boot
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -35,18 +35,18 @@ def configured(tmp_path, hardware_port):
         yield unit
 
 
-def test_interpreter_is_micropython(port):
-    out = mpremote(port, "exec", "import sys; print(sys.implementation.name)").stdout
+def test_interpreter_is_micropython(repl_port):
+    out = mpremote(repl_port, "exec", "import sys; print(sys.implementation.name)").stdout
     assert out.strip() == "micropython"
 
 
-def test_unit_reports_its_version_over_pyserial(port):
+def test_unit_answers_hello_over_pyserial(port):
+    from pumpsync.client import UnitClient
     from pumpwatch import VERSION
 
-    with open_port(port) as link:
-        link.write(b"version\n")
-        answer = json.loads(link.readline())
-    assert answer["firmware"] == VERSION
+    with UnitClient(port) as client:
+        answer = client.call("hello")
+    assert answer["firmware"] == VERSION and answer["protocol"] == 1
 
 
 def test_unit_chirps_once_at_boot(configured):
@@ -56,7 +56,8 @@ def test_unit_chirps_once_at_boot(configured):
     assert log[1][0] - log[0][0] == 120
 
 
-def test_mpremote_file_transfer_both_ways_is_byte_identical(port, tmp_path):
+def test_mpremote_file_transfer_both_ways_is_byte_identical(repl_port, tmp_path):
+    port = repl_port
     text = tmp_path / "notes.txt"
     text.write_text("PumpWatch\nline 2 é\n")
     blob = tmp_path / "blob.bin"
@@ -71,7 +72,7 @@ def test_mpremote_file_transfer_both_ways_is_byte_identical(port, tmp_path):
     assert filecmp.cmp(blob, tmp_path / "blob.back", shallow=False)
 
 
-def test_files_copied_with_mpremote_land_on_the_units_flash(emu, tmp_path):
+def test_files_copied_with_mpremote_land_on_the_units_flash(emu, repl_port, tmp_path):
     blob = tmp_path / "blob.bin"
     blob.write_bytes(os.urandom(5000))
     mpremote(emu.port, "fs", "cp", str(blob), ":blob.bin")
@@ -79,19 +80,44 @@ def test_files_copied_with_mpremote_land_on_the_units_flash(emu, tmp_path):
     assert emu.stats()["flash_writes"] >= 1
 
 
-def test_mpremote_run_executes_a_script_on_the_unit(port, tmp_path):
+def test_mpremote_run_executes_a_script_on_the_unit(repl_port, tmp_path):
     script = tmp_path / "hello.py"
     script.write_text("import sys\nprint('ran on', sys.implementation.name)\n")
-    assert "ran on micropython" in mpremote(port, "run", str(script)).stdout
+    assert "ran on micropython" in mpremote(repl_port, "run", str(script)).stdout
 
 
-def test_mpremote_soft_reset_and_reset_keep_the_flash(emu, tmp_path):
+def test_mpremote_soft_reset_and_reset_keep_the_flash(emu, repl_port, tmp_path):
     mpremote(emu.port, "exec", "with open('kept.txt', 'w') as f: f.write('still here')")
     mpremote(emu.port, "soft-reset")
     boots = emu.stats()["boots"]
     mpremote(emu.port, "reset")
-    wait_for_boot(emu, boots)  # machine.reset() rebooted into main.py
+    wait_for_boot(emu, boots)  # machine.reset() rebooted into main.py: monitoring again
+    enter_maintenance(emu)
     assert mpremote(emu.port, "exec", "print(open('kept.txt').read())").stdout.strip() == "still here"
+
+
+def test_ctrl_c_and_terminal_noise_do_not_stop_a_monitoring_unit(emu):
+    with open_port(emu.port) as link:
+        link.write(b"\x03\x03hello\r\n\x04\x01garbage\n")
+    emu.advance(5)
+    assert emu.stats()["state"] == "sleeping"
+    import subprocess
+
+    try:  # mpremote cannot break in without maintenance: it fails or waits in vain
+        result = mpremote(emu.port, "exec", "print(1)", check=False, timeout=8)
+        assert result.returncode != 0
+    except subprocess.TimeoutExpired:
+        pass
+    emu.advance(5)
+    assert emu.stats()["state"] == "sleeping"
+
+
+def test_maintenance_ends_by_itself_and_the_unit_monitors_again(emu):
+    enter_maintenance(emu, minutes=2)
+    emu.advance(60)
+    assert emu.stats()["state"] == "repl"
+    emu.advance(70)
+    assert emu.stats()["watchdog_resets"] == 1 and emu.stats()["state"] == "sleeping"
 
 
 def test_an_idle_unit_sleeps_through_half_a_year(configured):
@@ -113,13 +139,17 @@ def test_advance_moves_virtual_time_exactly(emu):
 
 
 def test_power_cut_keeps_the_flash(emu):
-    mpremote(emu.port, "exec", "with open('settings.json', 'w') as f: f.write('{\"v\": 1}')")
+    from pumpsync.client import UnitClient
+
+    enter_maintenance(emu)
+    mpremote(emu.port, "exec", "with open('note.txt', 'w') as f: f.write('kept')")
     emu.power_cut()
     assert emu.stats()["powered"] is False
     emu.boot()
     assert emu.stats()["powered"] is True
-    out = mpremote(emu.port, "exec", "print(open('settings.json').read())").stdout
-    assert out.strip() == '{"v": 1}'
+    assert (emu.flash_dir / "note.txt").read_text() == "kept"
+    with UnitClient(emu.port) as client:
+        assert client.call("hello")["paired"]  # the key written at pairing survived too
 
 
 def test_a_file_being_written_at_a_power_cut_is_old_or_new_never_torn(tmp_path):
@@ -134,6 +164,7 @@ def test_a_file_being_written_at_a_power_cut_is_old_or_new_never_torn(tmp_path):
     with Emulator(state_dir=tmp_path / "unit", start_time="2026-11-20T10:30:00Z", speed=0) as emu:
         seen = set()
         for _ in range(8):
+            enter_maintenance(emu)
             with open_port(emu.port) as link:
                 raw_repl_start(link, writer)
                 time.sleep(rng.uniform(0.05, 0.4))
@@ -174,8 +205,10 @@ def test_a_new_state_dir_is_a_factory_fresh_unit_with_current_firmware(emu):
 def test_the_unit_keeps_its_flash_between_emulator_runs(tmp_path):
     state = tmp_path / "unit"
     with Emulator(state_dir=state, start_time="2026-11-20T10:30:00Z", speed=0) as emu:
+        enter_maintenance(emu)
         mpremote(emu.port, "exec", "with open('mark.txt', 'w') as f: f.write('1')")
     with Emulator(state_dir=state, start_time="2026-11-21T10:30:00Z", speed=0) as emu:
+        enter_maintenance(emu)
         assert mpremote(emu.port, "exec", "print(open('mark.txt').read())").stdout.strip() == "1"
 
 

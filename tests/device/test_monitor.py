@@ -9,12 +9,12 @@ import pytest
 
 from pumpsync import scenario
 from pumpsync.emulator import Emulator
-from pumpwatch import readback, records, sounds
+from pumpwatch import readback, records, sounds, timecalc
 from pumpwatch.alarm_policy import DONE, HIGH_PAUSE_S, MEDIUM_PAUSE_S, AlarmPolicy
 from pumpwatch.conditions import PRIORITY, Schedule, kind_of
 from pumpwatch.plan import condition_starts
 
-from serial_helpers import open_port
+from serial_helpers import pair
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SHORT_CYCLE = EXAMPLES / "partial-refill.json"  # runs low in ~4 days: a whole cycle in ~1.5 s
@@ -128,7 +128,7 @@ def test_a_power_cut_at_every_flash_write_loses_nothing_completed(tmp_path, hard
             emu.boot()
             emu.advance(10)
             stored = readback.read_record(str(flash / "data" / "settings.rec"))
-            assert stored["doc"] == json.loads((flash / "settings.json").read_text())
+            assert stored["text"] == (flash / "settings.json").read_text()
             # and what is due by now sounds
             plan_starts = condition_starts(forecast.prescription, forecast)
             now = int(emu.now()) - 5
@@ -150,18 +150,21 @@ def _configured_unit(tmp_path, settings=SHORT_CYCLE, **options):
 
 
 def _status(emu):
-    with open_port(emu.port) as link:
-        link.write(b"status\n")
-        line = link.readline()
-        assert line.endswith(b"\r\n"), f"no status reply, got {line!r}"
-        return json.loads(line)
+    from pumpsync.client import UnitClient
+
+    with UnitClient(emu.port) as client:
+        return client.call("status")
 
 
 def test_a_lost_clock_sounds_a_fault_until_the_time_is_set(tmp_path, hardware_free):
+    from pumpsync.client import UnitClient
+
     emu, forecast = _configured_unit(tmp_path, rtc_backup=False)
     try:
         emu.advance(60)
         assert _status(emu)["active"] == []
+        with UnitClient(emu.port) as client:
+            key = pair(emu, client)
         emu.power_cut()
         emu.boot()
         emu.advance(20)
@@ -171,9 +174,8 @@ def test_a_lost_clock_sounds_a_fault_until_the_time_is_set(tmp_path, hardware_fr
         assert [hz for t, hz in emu.buzzer_log() if t >= boot_ms and hz in ALARM_TONES]
         emu.advance(3600)  # still sounding an hour later: latched
         assert [hz for t, hz in emu.buzzer_log() if t >= emu.now() * 1000 - 10000 and hz]
-        with open_port(emu.port) as link:
-            link.write(b"time 2026-11-20T11:00:00Z\n")
-            assert json.loads(link.readline()) == {"time": "2026-11-20T11:00:00Z"}
+        with UnitClient(emu.port, key=key) as client:
+            assert client.write("time_set", {"epoch": 1795172400})["was"] is None
         emu.advance(30)
         assert _status(emu)["active"] == []
         assert not [hz for t, hz in emu.buzzer_log() if t >= emu.now() * 1000 - 20000 and hz]
@@ -265,15 +267,16 @@ def test_a_low_battery_is_a_medium_fault(tmp_path, hardware_free):
 def test_settings_placed_with_mpremote_configure_the_unit(emu, tmp_path):
     from pumpsync import settings_file
 
-    from serial_helpers import mpremote, wait_for_boot
+    from serial_helpers import enter_maintenance, mpremote, wait_for_boot
 
     loaded = settings_file.load(EXAMPLES / "simple-continuous.json", None)
     local = tmp_path / "settings.json"
     local.write_text(json.dumps(loaded.document))
+    enter_maintenance(emu)
     mpremote(emu.port, "fs", "cp", str(local), ":settings.json")
     boots = emu.stats()["boots"]
     mpremote(emu.port, "reset")
     wait_for_boot(emu, boots)
     emu.advance(5)
     status = _status(emu)
-    assert status["active"] == [] and status["refill_due_at"] == "2027-02-15T19:35:15Z"
+    assert status["active"] == [] and status["refill_due_at"] == timecalc.parse_iso("2027-02-15T19:35:15Z")

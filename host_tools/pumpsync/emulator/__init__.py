@@ -92,7 +92,8 @@ class Emulator:
         self._events: list[dict] = []
         self._serial_log = bytearray()
         self._stats = {"wakeups": 0, "flash_writes": 0, "flash_bytes_written": 0, "heap_peak": 0,
-                       "firmware_heap_peak": 0, "boots": 0, "watchdog_resets": 0, "crashes": 0}
+                       "firmware_heap_peak": 0, "boots": 0, "watchdog_resets": 0, "crashes": 0,
+                       "serial_bytes_from_host": 0, "serial_bytes_to_host": 0}
         self._error: str | None = None
         self._cut_at_write: int | None = None  # global flash-write index of an armed power cut
         self._heap_base = 0  # the runner's own heap (VFS, emuhw) measured at boot
@@ -342,6 +343,7 @@ class Emulator:
     def _pump(self, timeout: float):
         messages, from_port = pump(self._runner, self._port, timeout)
         if from_port and self._runner is not None:
+            self._stats["serial_bytes_from_host"] += len(from_port)
             self._deliver_serial(from_port)
         if messages is None:
             self._runner_exited()
@@ -362,6 +364,7 @@ class Emulator:
             data = message["data"].encode("latin1")
             self._serial_log += data
             del self._serial_log[:-PORT_LOG_LIMIT]
+            self._stats["serial_bytes_to_host"] += len(data)
             self._port.write(data)
         elif kind == "wait":
             self._stats["wakeups"] += 1
@@ -389,6 +392,11 @@ class Emulator:
             self._pending_reset = message
         elif kind == "power_cut":
             pass  # the runner exits next; handled in _runner_exited
+        elif kind == "maintenance":
+            # the board's timer keeps the watchdog fed for the maintenance window
+            if self._watchdog_ms is not None:
+                self._last_feed_ms = now + message["ms"] - self._watchdog_ms
+            self._events.append(dict(message, t=now))
         elif kind == "rtc":
             self._rtc_offset_ms = int(message["offset_ms"])
             self._save_persistent()

@@ -332,6 +332,7 @@ const flashOps = {
 let waitSeq = 0;
 let driver = null;        // PyProxy of the firmware's step(event_json) -> until_ms string
 let fedThisStep = false;  // the firmware fed the watchdog during the current step
+let maintenanceMs = null; // the firmware asked to leave its loop for the REPL
 let batteryMv = parseInt(args.battery, 10);
 
 const hwOps = {
@@ -340,6 +341,7 @@ const hwOps = {
   // once per wake-up after main.py returns (see drive()).
   run: safe((fn) => { driver = fn; return 0; }, -5),
   watchdog_feed: safe(() => { fedThisStep = true; return 0; }, -5),
+  maintenance: safe((msText) => { maintenanceMs = Number(msText); return 0; }, -5),
   emit: safe((jsonLine) => { sendRaw(jsonLine); return 0; }, -5),
   serial_write: safe((addr, n) => { for (const c of heap(addr, n)) serialByte(c); return n; }, -5),
   serial_avail: safe(() => serialAvail(), 0),
@@ -397,6 +399,10 @@ function drive() {
       if (e.type === "SystemExit") return "exit";
       printPythonError(e);
       return "crash";
+    }
+    if (maintenanceMs !== null) {
+      send({ k: "maintenance", ms: maintenanceMs });
+      return "maintenance";
     }
     let heapBytes = null;
     if (MEASURE_HEAP) { gc.collect(); heapBytes = gc.mem_alloc(); } // collect runs as this call returns
@@ -494,7 +500,9 @@ if (args.mode !== "raw" && existsOnFlash("main.py")) {
   if (driver) {
     const how = drive();
     driver = null;
-    try { mp.runPython("import micropython\nmicropython.kbd_intr(-1)"); } catch { /* ignore */ }
+    if (how !== "maintenance") {
+      try { mp.runPython("import micropython\nmicropython.kbd_intr(-1)"); } catch { /* ignore */ }
+    }
     if (how === "exit") softReset("friendly");
   }
 }

@@ -69,3 +69,9 @@ def battery_mv():
 def reset_cause():
     """Why this boot happened: "power_on", "watchdog", "hard" or "soft"."""
     return _emuhw.reset_cause()
+
+
+def maintenance(ms):
+    """Stop calling the firmware after this step (the unit drops to the REPL);
+    the watchdog is held off for `ms`."""
+    _emuhw.maintenance(str(ms))

@@ -1,0 +1,37 @@
+"""The unit's status for `pumpsync status`: loaded on request, then dropped.
+
+Owns the status reply: clock, conditions, what sounds, battery, and the
+unit's own forecast of its stored settings, with exactly the keys of
+`pumpsync forecast --json` (the same core code computes both).
+"""
+
+import json
+
+from pumpwatch import readback
+from pumpwatch.descriptions import PRIORITY_NAMES
+
+
+def of(unit, unit_id):
+    now = unit.now_s()
+    result = {"unit_id": unit_id, "time": now, "clock_known": now is not None,
+              "active": [cid for cid, _ in unit.active(now)],
+              "sounding": [[cid, PRIORITY_NAMES[p]] for cid, p in unit.sounding],
+              "battery_mv": unit.hal.battery_mv(), "forecast": None, "refill_due_at": None}
+    if unit.plan is not None:
+        result["refill_due_at"] = unit.plan.refill_due_at
+        if now is not None:
+            result["forecast"] = _forecast(unit, now)
+    return result
+
+
+def _forecast(unit, now):
+    from pumpwatch import settings
+    from pumpwatch.forecast import Forecast
+    from pumpwatch.startup import BOOT_ONLY_MODULES, unload
+
+    try:
+        stored = readback.read_record(unit.settings_path)
+        prescription, _, warnings = settings.check(json.loads(stored["text"]), None)
+        return Forecast(prescription, now).as_dict(warnings)
+    finally:
+        unload(BOOT_ONLY_MODULES + ("pumpwatch.status",))

@@ -1,0 +1,122 @@
+"""What a nurse must see and confirm before new settings go onto a unit.
+
+Owns the comparison of the settings already on the unit with the new file:
+a daily-dose change beyond the drug label's refill ranges (+10-40 % spinal,
++5-20 % cerebral origin, -10-20 % decrease), a concentration change, or a
+file no newer than the unit's, each needs an explicit `--confirm`; the
+before/after table; and the refill reconciliation (returned vs expected
+volume).  The figures come from the core (settings, forecast).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+from pumpwatch import timecalc
+from pumpwatch.forecast import Forecast
+from pumpwatch.settings import Prescription
+
+CONFIRM_DOSE_CHANGE = "dose-change"
+CONFIRM_CONCENTRATION_CHANGE = "concentration-change"
+CONFIRM_OLDER_REFILL = "older-refill"
+SYNC_CONFIRMATIONS = (CONFIRM_DOSE_CHANGE, CONFIRM_CONCENTRATION_CHANGE, CONFIRM_OLDER_REFILL)
+
+# Refill dose-change ranges from the drug label (see ../shared/domain.md)
+MAX_INCREASE_PCT = {"spinal": 40, "cerebral": 20}
+MAX_DECREASE_PCT = 20
+DEFAULT_FLAG_PCT = 15
+
+
+def daily_dose_mcg(p: Prescription) -> Fraction:
+    num, den = p.daily_dose_ng()
+    return Fraction(num, den * 1000)
+
+
+@dataclass
+class Check:
+    name: str
+    message: str
+
+
+def required_confirmations(before: Prescription | None, after: Prescription) -> list[Check]:
+    """Changes that need `--confirm NAME` (none for a first sync)."""
+    if before is None:
+        return []
+    found = []
+    old, new = daily_dose_mcg(before), daily_dose_mcg(after)
+    change = (new - old) / old * 100
+    origin = after.spasticity_origin or "spinal"
+    if change > MAX_INCREASE_PCT[origin]:
+        found.append(Check(CONFIRM_DOSE_CHANGE,
+                           f"the daily dose rises {float(change):.0f} % ({float(old):.1f} -> {float(new):.1f} "
+                           f"mcg/day), more than the +{MAX_INCREASE_PCT[origin]} % the label allows at a refill "
+                           f"({origin} origin)"))
+    elif change < -MAX_DECREASE_PCT:
+        found.append(Check(CONFIRM_DOSE_CHANGE,
+                           f"the daily dose falls {float(-change):.0f} % ({float(old):.1f} -> {float(new):.1f} "
+                           f"mcg/day), more than the -{MAX_DECREASE_PCT} % the label allows at a refill"))
+    if before.concentration_milli != after.concentration_milli:
+        found.append(Check(CONFIRM_CONCENTRATION_CHANGE,
+                           f"the concentration changes from {before.concentration_milli / 1000:g} to "
+                           f"{after.concentration_milli / 1000:g} mcg/mL: check the syringe label"))
+    if after.refill_at <= before.refill_at:
+        found.append(Check(CONFIRM_OLDER_REFILL,
+                           f"the file's refill time {timecalc.format_iso(after.refill_at)} is not after the one "
+                           f"already on the unit ({timecalc.format_iso(before.refill_at)}): is it the right file?"))
+    return found
+
+
+def comparison_table(before: Prescription | None, after: Prescription, after_forecast: Forecast,
+                     before_due: int | None) -> str:
+    def row(label, old, new):
+        mark = "" if old == new else "  <- changed"
+        return f"  {label:<22} {old:<28} {new:<28}{mark}"
+
+    def describe(p: Prescription | None):
+        if p is None:
+            return {k: "-" for k in ("pump", "drug", "volume", "dose", "steps", "boluses", "patient", "refill")}
+        return {
+            "pump": f"{p.pump_model} {p.reservoir_ul / 1000:g} mL",
+            "drug": f"{p.drug_name} {p.concentration_milli / 1000:g} mcg/mL",
+            "volume": f"{p.refill_volume_ul / 1000:g} mL",
+            "dose": f"{float(daily_dose_mcg(p)):.1f} mcg/day",
+            "steps": ", ".join(f"{s // 3600:02d}:{s // 60 % 60:02d} {r / 1000:g}" for s, r in p.steps),
+            "boluses": ", ".join(f"{t // 3600:02d}:{t // 60 % 60:02d} {m / 1000:g}" for t, m in p.boluses) or "none",
+            "patient": (f"{p.patient_bolus_ng / 1000:g} mcg x{p.patient_bolus_max}/day"
+                        if p.patient_bolus_max else "none"),
+            "refill": timecalc.format_iso(p.refill_at),
+        }
+
+    old, new = describe(before), describe(after)
+    labels = {"pump": "pump", "drug": "drug", "volume": "filled", "dose": "average dose",
+              "steps": "steps (start mcg/day)", "boluses": "boluses (time mcg)", "patient": "patient boluses",
+              "refill": "refilled at"}
+    lines = [f"  {'':<22} {'on the unit now':<28} {'new settings':<28}"]
+    lines += [row(labels[k], old[k], new[k]) for k in labels]
+    lines.append(row("refill due", timecalc.format_iso(before_due) if before_due else "-",
+                     timecalc.format_iso(after_forecast.refill_due_at)))
+    return "\n".join(lines)
+
+
+def reconcile(returned_ml: float, refill_volume_ml: float, expected_remaining_ml: float,
+              flag_pct: float = DEFAULT_FLAG_PCT) -> dict:
+    """Compare the volume drained from the pump with what the unit expected.
+    A shortfall means more left the reservoir than programmed (leak, pocket
+    fill, over-delivery); an excess means less was delivered (pump error)."""
+    expected_delivered = refill_volume_ml - expected_remaining_ml
+    actual_delivered = refill_volume_ml - returned_ml
+    if expected_delivered <= 0:
+        discrepancy = 0.0
+    else:
+        discrepancy = (actual_delivered - expected_delivered) / expected_delivered * 100
+    flagged = abs(discrepancy) > flag_pct
+    if not flagged:
+        meaning = "within tolerance"
+    elif discrepancy > 0:
+        meaning = ("LESS drug came back than expected: check for a leak or a pocket fill "
+                   "(drug under the skin: overdose risk) before refilling")
+    else:
+        meaning = "MORE drug came back than expected: the pump delivered less than programmed; check the pump"
+    return {"returned_ml": round(returned_ml, 3), "expected_ml": round(expected_remaining_ml, 3),
+            "discrepancy_pct": round(discrepancy, 1), "flag_pct": flag_pct, "flagged": flagged, "meaning": meaning}
