@@ -5,8 +5,10 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 EXAMPLE ?= examples/flex-night-boost.json
+MICROPYTHON_STUBS := 1.27.0.post1
+STUBS_STAMP := .stubs/.installed-$(MICROPYTHON_STUBS)
 
-.PHONY: setup run test bench clean help
+.PHONY: setup run test bench clean help typecheck stubs
 
 help:
 	@echo "make run    set up, then forecast $(EXAMPLE) and run its refill cycle on the emulated unit"
@@ -25,15 +27,28 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+stubs: $(STUBS_STAMP)
+
+$(STUBS_STAMP): $(STAMP)
+	rm -rf .stubs
+	$(PY) -m pip install --quiet --disable-pip-version-check --target .stubs/esp32 micropython-esp32-stubs==$(MICROPYTHON_STUBS)
+	$(PY) -m pip install --quiet --disable-pip-version-check --target .stubs/rp2 micropython-rp2-stubs==$(MICROPYTHON_STUBS)
+	touch $@
+
+typecheck: setup stubs
+	$(VENV)/bin/pyright -p typecheck/pyright-esp32.json
+	$(VENV)/bin/pyright -p typecheck/pyright-rp2.json
+	$(VENV)/bin/pyright -p typecheck/pyright-host.json
+
 run: setup
 	$(VENV)/bin/pumpsync forecast $(EXAMPLE)
 	$(VENV)/bin/pumpsync simulate $(EXAMPLE)
 
-test: setup
+test: setup stubs
 	$(PY) -m pytest -q
 
 bench: setup
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .hypothesis
+	rm -rf $(VENV) node_modules .pytest_cache .hypothesis .stubs

@@ -1,8 +1,10 @@
 """Choosing the HAL for the board the firmware finds itself on.
 
 Owns board detection only: the emulator (its `emuhw` module is present),
-otherwise `sys.platform` ("esp32", "rp2").  A file `board.txt` at the flash
-root overrides detection (one word: emulator, esp32 or rp2).
+otherwise the MicroPython port (`sys.platform`: "esp32", "rp2"; also told by
+`sys.implementation._build` and `os.uname()`).  A file `board.txt` at the
+flash root overrides detection (one word: emulator, esp32 or rp2).  The
+board's pins come from `/board.json` (boards/*.json, written by deploy).
 """
 
 import sys
@@ -21,7 +23,7 @@ def detect():
     if name:
         return name
     try:
-        import emuhw  # noqa: F401  provided only by the emulator
+        import emuhw  # type: ignore  # noqa: F401  provided only by the emulator
         return "emulator"
     except ImportError:
         return sys.platform
@@ -33,4 +35,12 @@ def select():
     if name == "emulator":
         from hal.emulator import EmulatorHAL
         return EmulatorHAL()
-    raise OSError("PumpWatch has no HAL for board %r yet" % name)
+    from hal.machine_hal import load_config
+    config = load_config()
+    if name == "esp32":
+        from hal.esp32 import Esp32HAL
+        return Esp32HAL(config)
+    if name == "rp2":
+        from hal.rp2 import Rp2HAL
+        return Rp2HAL(config)
+    raise OSError("PumpWatch has no HAL for the %r port" % name)

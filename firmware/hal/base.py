@@ -27,25 +27,27 @@ class HAL:
                ("power_on", "watchdog", "hard", "soft")
     power      battery_mv() -> mV or None
     random     random_bytes(n)
-    Only the defaults below live here (RAM on the unit is scarce); the full
-    typed interface is checked by `make typecheck`.
+    maintenance enter_maintenance(ms): leave the loop for the REPL, watchdog held off
+    Only the defaults below live here (RAM on the unit is scarce); the board
+    HALs are type-checked against the MicroPython stubs by `make typecheck`.
     """
 
     board = "unknown"
+    stopping = False  # set by enter_maintenance(): leave the loop for the REPL
 
     def run(self, step):
         """The unit's event loop: `step(events)` does the work of one wake-up
-        and returns how long to sleep (ms, None = until an event).  Never returns
-        on a board; the emulator calls `step` itself, once per wake-up."""
+        and returns how long to sleep (ms, None = until an event).  Returns only
+        for maintenance on a board; the emulator calls `step` itself."""
         events = EVENT_TIMEOUT
-        while True:
-            events = self.wait(step(events))
+        while not self.stopping:
+            events = self.wait(step(events))  # type: ignore  # each target defines wait()
 
     def ticks_diff(self, later, earlier):
         return later - earlier
 
     def wall_time_ms(self):
-        seconds = self.wall_time()
+        seconds = self.wall_time()  # type: ignore  # each target defines wall_time()
         return None if seconds is None else seconds * 1000
 
     def flash_root(self):

@@ -16,9 +16,9 @@ from pumpwatch.conditions import PRIORITY, kind_of
 from pumpwatch.sounds import HIGH, LOW, MEDIUM
 
 try:
-    from micropython import const
+    from micropython import const  # type: ignore  # the stand-in below differs in signature only
 except ImportError:  # CPython
-    def const(x):
+    def const(x):  # CPython stand-in for the compiler built-in
         return x
 
 DONE = const(-1)

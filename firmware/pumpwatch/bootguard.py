@@ -9,9 +9,9 @@ so a firmware fault can never leave the patient with a silent unit.
 from pumpwatch import records
 
 try:
-    from micropython import const
+    from micropython import const  # type: ignore  # the stand-in below differs in signature only
 except ImportError:  # CPython
-    def const(x):
+    def const(x):  # CPython stand-in for the compiler built-in
         return x
 
 SAFE_MODE_AFTER = const(3)

@@ -1,9 +1,9 @@
 """Why the unit woke up: bits passed from the HAL's sleep to the unit's step."""
 
 try:
-    from micropython import const
+    from micropython import const  # type: ignore  # the stand-in below differs in signature only
 except ImportError:  # CPython
-    def const(x):
+    def const(x):  # CPython stand-in for the compiler built-in
         return x
 
 EVENT_TIMEOUT = const(0)  # only the requested time ran out (or first step after boot)

@@ -11,9 +11,9 @@ from pumpwatch import timecalc
 from pumpwatch.schedule import DailyCycle, Delivery, LocalClock
 
 try:
-    from micropython import const
+    from micropython import const  # type: ignore  # the stand-in below differs in signature only
 except ImportError:  # CPython
-    def const(x):
+    def const(x):  # CPython stand-in for the compiler built-in
         return x
 
 _TOLERANCE_ONE = const(10000)  # 100 % in hundredths of a percent

@@ -11,9 +11,9 @@ from pumpwatch.conditions import (EMPTY, HIGH_RISK_EXTRA_REMINDER_DAYS, LOW_RESE
                                   reminder_id)
 
 try:
-    from micropython import const
+    from micropython import const  # type: ignore  # the stand-in below differs in signature only
 except ImportError:  # CPython
-    def const(x):
+    def const(x):  # CPython stand-in for the compiler built-in
         return x
 
 _DAY = const(86400)

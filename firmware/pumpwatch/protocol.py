@@ -23,9 +23,9 @@ except ImportError:  # pragma: no cover
     raise
 
 try:
-    from micropython import const
+    from micropython import const  # type: ignore  # the stand-in below differs in signature only
 except ImportError:  # CPython
-    def const(x):
+    def const(x):  # CPython stand-in for the compiler built-in
         return x
 
 VERSION = const(1)

@@ -24,9 +24,9 @@ except ImportError:  # pragma: no cover - every supported interpreter has it
     from zlib import crc32
 
 try:
-    from micropython import const
+    from micropython import const  # type: ignore  # the stand-in below differs in signature only
 except ImportError:  # CPython
-    def const(x):
+    def const(x):  # CPython stand-in for the compiler built-in
         return x
 
 RECORD_FORMAT = const(1)

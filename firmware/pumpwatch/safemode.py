@@ -11,9 +11,9 @@ from pumpwatch import sounds
 from pumpwatch.events import EVENT_BUTTON
 
 try:
-    from micropython import const
+    from micropython import const  # type: ignore  # the stand-in below differs in signature only
 except ImportError:  # CPython
-    def const(x):
+    def const(x):  # CPython stand-in for the compiler built-in
         return x
 
 PAUSE_MS = const(15 * 60 * 1000)

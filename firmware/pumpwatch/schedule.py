@@ -19,9 +19,9 @@ instant whose local time equals its time of day.
 """
 
 try:
-    from micropython import const
+    from micropython import const  # type: ignore  # the stand-in below differs in signature only
 except ImportError:  # CPython
-    def const(x):
+    def const(x):  # CPython stand-in for the compiler built-in
         return x
 
 DAY_S = const(86400)
@@ -172,6 +172,7 @@ class Delivery:
             if end is None or utc_to < end:
                 return total + cycle.cumulative(utc_to + offset) - base
             total += cycle.cumulative_before(end + offset) - base
+        raise ValueError("unreachable: the last span is open-ended")
 
     def first_time_delivered(self, utc_from, amount):
         """Smallest integer UTC second t > utc_from with delivered(utc_from, t) >= amount."""
@@ -190,3 +191,4 @@ class Delivery:
             if end is None or utc < end:
                 return utc
             done += cycle.cumulative_before(end + offset) - base
+        raise ValueError("unreachable: the last span is open-ended")

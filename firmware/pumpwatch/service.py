@@ -11,9 +11,9 @@ traffic.
 from pumpwatch import VERSION, protocol, records
 
 try:
-    from micropython import const
+    from micropython import const  # type: ignore  # the stand-in below differs in signature only
 except ImportError:  # CPython
-    def const(x):
+    def const(x):  # CPython stand-in for the compiler built-in
         return x
 
 NONCE_LIFETIME_MS = const(60000)
@@ -177,6 +177,8 @@ class Service:
 
     def confirm_pairing(self):
         """The long press that proves someone is holding the unit."""
+        if self.pairing is None:
+            return
         key = self.pairing[0]
         self.pairing = None
         records.write_record(self.unit.data_dir + "/key.rec", {"key": _hex(key)})

@@ -17,9 +17,9 @@ raises on bad input.
 from pumpwatch import timecalc
 
 try:
-    from micropython import const
+    from micropython import const  # type: ignore  # the stand-in below differs in signature only
 except ImportError:  # CPython
-    def const(x):
+    def const(x):  # CPython stand-in for the compiler built-in
         return x
 
 SCHEMA_VERSION = const(1)

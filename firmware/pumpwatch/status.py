@@ -31,7 +31,11 @@ def _forecast(unit, now):
 
     try:
         stored = readback.read_record(unit.settings_path)
+        if stored is None:
+            return None
         prescription, _, warnings = settings.check(json.loads(stored["text"]), None)
+        if prescription is None:
+            return None
         return Forecast(prescription, now).as_dict(warnings)
     finally:
         unload(BOOT_ONLY_MODULES + ("pumpwatch.status",))

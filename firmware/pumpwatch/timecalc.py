@@ -8,9 +8,9 @@ Dates use the proleptic Gregorian calendar (Howard Hinnant's algorithms).
 """
 
 try:
-    from micropython import const
+    from micropython import const  # type: ignore  # the stand-in below differs in signature only
 except ImportError:  # CPython
-    def const(x):
+    def const(x):  # CPython stand-in for the compiler built-in
         return x
 
 SECONDS_PER_DAY = const(86400)
@@ -70,16 +70,17 @@ def parse_iso(text):
     day = _digits(text, 8, 2)
     hour = _digits(text, 11, 2)
     minute = _digits(text, 14, 2)
-    if None in (year, month, day, hour, minute):
+    if year is None or month is None or day is None or hour is None or minute is None:
         return None
     if text[4] != "-" or text[7] != "-" or text[10] not in "Tt " or text[13] != ":":
         return None
     pos = 16
     second = 0
     if pos < len(text) and text[pos] == ":":
-        second = _digits(text, pos + 1, 2)
-        if second is None:
+        parsed = _digits(text, pos + 1, 2)
+        if parsed is None:
             return None
+        second = parsed
         pos += 3
         if pos < len(text) and text[pos] in ".,":
             pos += 1

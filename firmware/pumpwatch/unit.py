@@ -18,9 +18,9 @@ from pumpwatch.conditions import BATTERY_LOW, REMINDER, SETTINGS_REJECTED, STORA
 from pumpwatch.events import EVENT_BUTTON, EVENT_SERIAL
 
 try:
-    from micropython import const
+    from micropython import const  # type: ignore  # the stand-in below differs in signature only
 except ImportError:  # CPython
-    def const(x):
+    def const(x):  # CPython stand-in for the compiler built-in
         return x
 
 WATCHDOG_MS = const(8000)

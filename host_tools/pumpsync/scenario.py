@@ -30,7 +30,7 @@ def prepare_unit(state_dir: Path, settings_path: Path, compiled: bool = False) -
     """A factory-fresh unit with a settings file placed on its flash (as a
     technician does with `mpremote fs cp`); returns the document and its forecast."""
     loaded = settings_file.load(settings_path, None)
-    if loaded.errors:
+    if loaded.errors or loaded.document is None or loaded.prescription is None:
         raise ValueError("; ".join(loaded.errors))
     flash = Path(state_dir) / "flash"
     flash.mkdir(parents=True, exist_ok=True)

@@ -65,8 +65,8 @@ def resolve_timezone(document) -> list[str]:
         zone = ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         return [f"clock.tz: \"{name}\" is not a known IANA time zone (e.g. \"Europe/Berlin\")"]
-    refill = document.get("refill") if isinstance(document.get("refill"), dict) else {}
-    start = timecalc.parse_iso(refill.get("at"))
+    refill = document.get("refill")
+    start = timecalc.parse_iso(refill.get("at")) if isinstance(refill, dict) else None
     if start is None:
         return []  # the core reports the bad refill.at
     if "utc_offset_min" in clock or "transitions" in clock:
@@ -79,8 +79,9 @@ def resolve_timezone(document) -> list[str]:
 
 
 def _offset_min(zone: ZoneInfo, epoch: int) -> int:
-    moment = datetime.fromtimestamp(epoch, tz=timezone.utc).astimezone(zone)
-    return int(moment.utcoffset() // timedelta(minutes=1))
+    offset = datetime.fromtimestamp(epoch, tz=timezone.utc).astimezone(zone).utcoffset()
+    assert offset is not None  # a ZoneInfo always knows its offset
+    return int(offset // timedelta(minutes=1))
 
 
 def offsets_for(zone: ZoneInfo, start: int, days: int) -> tuple[int, list[tuple[int, int]]]:

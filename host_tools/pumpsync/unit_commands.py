@@ -215,6 +215,7 @@ def _checked_settings(args, now: int):
             print(line, file=sys.stderr)
         raise CommandFailed(f"{args.settings}: {len(loaded.errors)} problem(s); nothing was sent", bad_input=True)
     text = Path(args.settings).read_text(encoding="utf-8")
+    assert loaded.document is not None  # no errors: the file parsed
     if "tz" in loaded.document.get("clock", {}):
         # the unit has no tz database: it gets the document with the offsets resolved here
         text = json.dumps(loaded.document, indent=1)

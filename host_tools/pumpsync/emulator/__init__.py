@@ -255,7 +255,7 @@ class Emulator:
         interpreter's live heap), firmware_heap_peak (less the emulator's own
         VFS/emuhw share, which is C on a board), boots, watchdog_resets, ..."""
         with self._lock:
-            result = dict(self._stats)
+            result: dict = dict(self._stats)
             result["powered"] = self._runner is not None
             result["state"] = self._state
             if self._error:
@@ -277,6 +277,16 @@ class Emulator:
         self._anchor_ms = self._clock_ms
 
     # ------------------------------------------------------------------ running
+    def _live_runner(self) -> RunnerProcess:
+        if self._runner is None:
+            raise EmulatorError("the unit is powered off (call boot() first)")
+        return self._runner
+
+    def _live_port(self) -> SerialPty:
+        if self._port is None:
+            raise EmulatorError("the emulator is not started (use it in a with block)")
+        return self._port
+
     def _check_started(self):
         if self._port is None:
             raise EmulatorError("the emulator is not started (use it in a with block)")
@@ -311,7 +321,7 @@ class Emulator:
         """Wake the sleeping unit, or let the watchdog reset a stuck one."""
         if self._state == "sleeping":
             self._state = "busy"
-            self._runner.send({"ev": "tick", "now": self._clock_ms, "seq": self._wait_seq})
+            self._live_runner().send({"ev": "tick", "now": self._clock_ms, "seq": self._wait_seq})
         else:
             self._stats["watchdog_resets"] += 1
             self._events.append({"k": "watchdog_reset", "t": self._clock_ms})
@@ -322,7 +332,7 @@ class Emulator:
         """Hand an event (button, serial, battery) to the unit at the current time."""
         event["now"] = self._now_ms()
         was_sleeping = self._state == "sleeping"
-        self._runner.send(event)
+        self._live_runner().send(event)
         if was_sleeping:
             self._state = "busy"
             self._settle()
@@ -341,7 +351,7 @@ class Emulator:
             self._pump(0.05)
 
     def _pump(self, timeout: float):
-        messages, from_port = pump(self._runner, self._port, timeout)
+        messages, from_port = pump(self._runner, self._live_port(), timeout)
         if from_port and self._runner is not None:
             self._stats["serial_bytes_from_host"] += len(from_port)
             self._deliver_serial(from_port)
@@ -353,7 +363,7 @@ class Emulator:
 
     def _deliver_serial(self, data: bytes):
         was_sleeping = self._state == "sleeping"
-        self._runner.send({"ev": "serial", "now": self._now_ms(), "data": data.decode("latin1")})
+        self._live_runner().send({"ev": "serial", "now": self._now_ms(), "data": data.decode("latin1")})
         if was_sleeping:
             self._state = "busy"
 
@@ -365,7 +375,7 @@ class Emulator:
             self._serial_log += data
             del self._serial_log[:-PORT_LOG_LIMIT]
             self._stats["serial_bytes_to_host"] += len(data)
-            self._port.write(data)
+            self._live_port().write(data)
         elif kind == "wait":
             self._stats["wakeups"] += 1
             self._waiting_until = message["until"]
@@ -413,7 +423,7 @@ class Emulator:
             self._events.append(dict(message, t=now))
 
     def _runner_exited(self):
-        code = self._runner.exit_code()
+        code = self._live_runner().exit_code()
         reset, self._pending_reset = self._pending_reset, None
         self._runner = None
         self._state = "off"

@@ -88,13 +88,15 @@ class RunnerProcess:
         self._log = open(log_path, "ab")
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=self._log, bufsize=0, cwd=str(RUNNER.parent))
-        os.set_blocking(self.proc.stdin.fileno(), False)
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
+        os.set_blocking(self.stdin.fileno(), False)
         self._incoming = b""
         self._outgoing = bytearray()
         self.mode = mode
 
     def fileno(self) -> int:
-        return self.proc.stdout.fileno()
+        return self.stdout.fileno()
 
     def send(self, message: dict):
         self._outgoing += (json.dumps(message) + "\n").encode()
@@ -104,7 +106,7 @@ class RunnerProcess:
         if not self._outgoing:
             return
         try:
-            written = os.write(self.proc.stdin.fileno(), self._outgoing)
+            written = os.write(self.stdin.fileno(), self._outgoing)
             del self._outgoing[:written]
         except BlockingIOError:
             pass
@@ -140,7 +142,7 @@ class RunnerProcess:
             self.close()
 
     def close(self):
-        for stream in (self.proc.stdin, self.proc.stdout):
+        for stream in (self.stdin, self.stdout):
             try:
                 stream.close()
             except OSError:
@@ -156,7 +158,7 @@ def pump(runner: RunnerProcess | None, port: SerialPty, timeout: float):
     if runner is not None:
         readable.append(runner.fileno())
         if runner.wants_to_write():
-            writable.append(runner.proc.stdin.fileno())
+            writable.append(runner.stdin.fileno())
     if port.outgoing:
         writable.append(port.master)
     ready, can_write, _ = select.select(readable, writable, [], timeout)
@@ -166,6 +168,6 @@ def pump(runner: RunnerProcess | None, port: SerialPty, timeout: float):
     from_port = port.read() if port.master in ready else b""
     if port.master in can_write:
         port.flush()
-    if runner is not None and writable and runner.proc.stdin.fileno() in can_write:
+    if runner is not None and writable and runner.stdin.fileno() in can_write:
         runner.flush()
     return messages, from_port

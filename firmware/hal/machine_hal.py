@@ -1,0 +1,207 @@
+"""HAL for real boards, on MicroPython's `machine` module (ESP32 and RP2040).
+
+Owns what both ports share: a PWM buzzer (duty 0 for silence, so no click
+and no re-init), a debounced button on a pin interrupt, the LED, the RTC
+(with "time valid" = a plausible year, since both boards lose the time on
+power loss), the watchdog (kept fed while the unit sleeps), battery voltage
+through an ADC divider, USB serial through sys.stdin/stdout with select.poll,
+and os.urandom.  Pins come from /board.json (boards/*.json).  Subclasses
+(hal/esp32.py, hal/rp2.py) add how the board sleeps and wakes.
+"""
+
+import json
+import os
+import select
+import sys
+import time
+
+import machine
+import micropython
+
+from hal.base import HAL
+from pumpwatch.events import EVENT_BUTTON, EVENT_SERIAL, EVENT_TIMEOUT
+
+_DEBOUNCE_MS = 20
+_VALID_FROM_YEAR = 2025  # an RTC reading earlier than this was reset by a power loss
+_EPOCH_OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0  # ports with a 2000 epoch
+_RESET_CAUSES = {machine.PWRON_RESET: "power_on", machine.WDT_RESET: "watchdog"}
+
+
+def load_config(path="/board.json"):
+    with open(path) as f:
+        return json.load(f)
+
+
+class MachineHAL(HAL):
+    def __init__(self, config):
+        self.config = config
+        self.board = config["name"]
+        pwm_pin = machine.Pin(config["buzzer_pin"], machine.Pin.OUT)
+        self._pwm = machine.PWM(pwm_pin, freq=1000, duty_u16=0)
+        self._duty = config.get("buzzer_duty_u16", 32768)
+        self._led = machine.Pin(config["led_pin"], machine.Pin.OUT)
+        self._led_low = config.get("led_active_low", False)
+        self.led(False)
+        pull = machine.Pin.PULL_UP if config.get("button_pull") == "up" else machine.Pin.PULL_DOWN
+        self._button = machine.Pin(config["button_pin"], machine.Pin.IN, pull)
+        self._button_low = config.get("button_active_low", True)
+        self._down = self._read_button()
+        self._changed_at = time.ticks_ms()
+        self._button_event = False
+        self._button.irq(self._on_button, machine.Pin.IRQ_FALLING | machine.Pin.IRQ_RISING)
+        self._rtc = machine.RTC()
+        self._wdt = None
+        self._wdt_ms = 0
+        self._poll = select.poll()
+        self._poll.register(sys.stdin, select.POLLIN)
+        self._adc = None
+        if config.get("battery_adc_pin") is not None:
+            self._adc = machine.ADC(machine.Pin(config["battery_adc_pin"]))
+        self._hold_timer = None
+
+    # button --------------------------------------------------------------
+    def _read_button(self):
+        level = self._button.value()
+        return level == 0 if self._button_low else level == 1
+
+    def _on_button(self, pin):
+        now = time.ticks_ms()
+        if time.ticks_diff(now, self._changed_at) < _DEBOUNCE_MS:
+            return
+        down = self._read_button()
+        if down != self._down:
+            self._down = down
+            self._changed_at = now
+            self._button_event = True
+
+    def button_down(self):
+        return self._down
+
+    def button_changed_at(self):
+        return self._changed_at
+
+    # clock -----------------------------------------------------------------
+    def wall_time(self):
+        if self._rtc.datetime()[0] < _VALID_FROM_YEAR:
+            return None
+        return time.time() + _EPOCH_OFFSET
+
+    def wall_time_ms(self):
+        seconds = self.wall_time()
+        return None if seconds is None else seconds * 1000
+
+    def set_wall_time(self, epoch):
+        y, mo, d, h, mi, s, wd, _ = time.gmtime(epoch - _EPOCH_OFFSET)
+        self._rtc.datetime((y, mo, d, wd, h, mi, s, 0))
+
+    def ticks_ms(self):
+        return time.ticks_ms()
+
+    def ticks_diff(self, later, earlier):
+        return time.ticks_diff(later, earlier)
+
+    # sleeping ----------------------------------------------------------------
+    def wait(self, timeout_ms):
+        """Sleep in slices short enough to keep the watchdog fed, until the
+        deadline, a button change or serial bytes."""
+        deadline = None if timeout_ms is None else time.ticks_add(time.ticks_ms(), timeout_ms)
+        while True:
+            events = self._pending_events()
+            if events:
+                return events
+            left = 3600000 if deadline is None else time.ticks_diff(deadline, time.ticks_ms())
+            if left <= 0:
+                return EVENT_TIMEOUT
+            if self._wdt is not None:
+                self._wdt.feed()
+                left = min(left, self._wdt_ms // 2)
+            self.sleep(left)
+
+    def _pending_events(self):
+        events = 0
+        if self._button_event:
+            self._button_event = False
+            events |= EVENT_BUTTON
+        if self._poll.poll(0):
+            events |= EVENT_SERIAL
+        return events
+
+    def sleep(self, ms):
+        """Wait up to `ms` for serial input or an interrupt (boards override)."""
+        self._poll.poll(ms)
+
+    def usb_connected(self):
+        pin = self.config.get("usb_present_pin")
+        if pin is None:
+            return True  # cannot tell: assume a host may be talking to us
+        return machine.Pin(pin, machine.Pin.IN).value() == 1
+
+    # user interface -------------------------------------------------------------
+    def buzzer(self, freq_hz):
+        if freq_hz:
+            self._pwm.freq(freq_hz)
+            self._pwm.duty_u16(self._duty)
+        else:
+            self._pwm.duty_u16(0)
+
+    def led(self, on):
+        self._led.value(1 if bool(on) != self._led_low else 0)
+
+    # serial ----------------------------------------------------------------------
+    def serial_read(self):
+        data = bytearray()
+        stream = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
+        while self._poll.poll(0) and len(data) < 4096:
+            chunk = stream.read(1)
+            if not chunk:
+                break
+            data.extend(chunk if isinstance(chunk, bytes) else chunk.encode())
+        return bytes(data)
+
+    def serial_write(self, data):
+        stream = sys.stdout.buffer if hasattr(sys.stdout, "buffer") else sys.stdout
+        stream.write(data)
+
+    def set_interrupt_char(self, char):
+        micropython.kbd_intr(char)
+
+    # safety --------------------------------------------------------------------------
+    def watchdog_start(self, timeout_ms):
+        self._wdt_ms = min(timeout_ms, self.config.get("watchdog_max_ms", 8300))
+        self._wdt = machine.WDT(timeout=self._wdt_ms)
+
+    def watchdog_feed(self):
+        if self._wdt is not None:
+            self._wdt.feed()
+
+    def enter_maintenance(self, ms):
+        """Stop the loop (main.py ends: the REPL) and keep the watchdog fed for
+        `ms` from a timer; then it resets the unit back to monitoring."""
+        micropython.kbd_intr(3)
+        self.buzzer(0)
+        until = time.ticks_add(time.ticks_ms(), ms)
+        wdt = self._wdt
+
+        def feed(timer):
+            if wdt is not None and time.ticks_diff(until, time.ticks_ms()) > 0:
+                wdt.feed()
+
+        self._hold_timer = machine.Timer(-1)
+        self._hold_timer.init(period=max(500, self._wdt_ms // 3), mode=machine.Timer.PERIODIC, callback=feed)
+        self.stopping = True
+
+    def reset(self):
+        machine.reset()
+
+    def reset_cause(self):
+        return _RESET_CAUSES.get(machine.reset_cause(), "hard")
+
+    # power, randomness ------------------------------------------------------------------
+    def battery_mv(self):
+        if self._adc is None:
+            return None
+        raw = self._adc.read_u16()
+        return int(raw * self.config.get("adc_vref_mv", 3300) * self.config.get("battery_divider", 1) // 65535)
+
+    def random_bytes(self, count):
+        return os.urandom(count)
