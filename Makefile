@@ -8,7 +8,7 @@ EXAMPLE ?= examples/flex-night-boost.json
 MICROPYTHON_STUBS := 1.27.0.post1
 STUBS_STAMP := .stubs/.installed-$(MICROPYTHON_STUBS)
 
-.PHONY: setup run test bench clean help typecheck stubs
+.PHONY: setup run test bench clean help typecheck stubs deploy hil
 
 help:
 	@echo "make run    set up, then forecast $(EXAMPLE) and run its refill cycle on the emulated unit"
@@ -39,6 +39,14 @@ typecheck: setup stubs
 	$(VENV)/bin/pyright -p typecheck/pyright-esp32.json
 	$(VENV)/bin/pyright -p typecheck/pyright-rp2.json
 	$(VENV)/bin/pyright -p typecheck/pyright-host.json
+
+deploy: setup
+	@test -n "$(BOARD)" -a -n "$(PORT)" || { echo "usage: make deploy BOARD=esp32|rp2|pico-w PORT=/dev/ttyACM0 [KEYSTORE=...] [SOURCE=...]"; exit 2; }
+	$(VENV)/bin/pumpsync deploy --board $(BOARD) --port $(PORT) $(if $(KEYSTORE),--keystore $(KEYSTORE)) $(if $(DB),--db $(DB)) $(if $(SOURCE),--source $(SOURCE))
+
+hil: setup
+	@test -n "$(PORT)" || { echo "usage: make hil PORT=/dev/ttyACM0 [KEYSTORE=...]"; exit 2; }
+	$(PY) -m pytest tests/device --port $(PORT) $(if $(KEYSTORE),--keystore $(KEYSTORE)) -v
 
 run: setup
 	$(VENV)/bin/pumpsync forecast $(EXAMPLE)

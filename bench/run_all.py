@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import emulator_idle  # noqa: E402
 import forecast_speed  # noqa: E402
+import memory  # noqa: E402
 import nurse_sync  # noqa: E402
 import refill_cycle  # noqa: E402
 
@@ -22,6 +23,8 @@ def main() -> int:
     refill_cycle.run()
     print()
     nurse_sync.run()
+    print()
+    memory.run()
     return 0
 
 

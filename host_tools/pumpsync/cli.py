@@ -175,6 +175,12 @@ def _add_unit_commands(commands):
             "Authenticated request that drops the unit to the MicroPython REPL for deployment with mpremote; "
             "the watchdog brings it back to monitoring after --minutes.")
     p.add_argument("--minutes", type=int, default=5, help="1-30 (default 5)")
+    p = add("deploy", uc.cmd_deploy, "install or update the firmware on a unit (mpremote)",
+            "Build the firmware as .mpy for a board, put a running unit into maintenance, copy only the "
+            "changed files with mpremote, reset, and verify the new version.  Settings, keys and the "
+            "event log on the unit are kept.")
+    p.add_argument("--board", required=True, choices=["esp32", "rp2", "pico-w"], help="the board's configuration")
+    p.add_argument("--source", metavar="DIR", help="firmware tree to deploy (default: firmware/)")
     p = commands.add_parser("history", help="what was synced, paired, reconciled and downloaded, and when",
                             description="Show the local record of syncs, pairings, refill checks and downloads.")
     p.add_argument("--unit", metavar="ID", help="only this unit")

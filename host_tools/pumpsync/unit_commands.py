@@ -394,3 +394,23 @@ def cmd_history(args) -> int:
         print(f"{e['at']}  {e['unit_id'] or '-':<14} {e['kind']:<13} {e['result']:<8} {detail}")
     return 0
 
+
+
+# ---------------------------------------------------------------------- deploy
+def cmd_deploy(args) -> int:
+    from pumpsync import deploy
+
+    try:
+        port = port_lookup.resolve(args.port)
+        keystore = Keystore(args.keystore)
+        summary = deploy.deploy(port, args.board, keystore.key_for, Path(args.source) if args.source else
+                                deploy.FIRMWARE_DIR)
+    except (deploy.DeployError, port_lookup.PortError) as exc:
+        raise CommandFailed(str(exc)) from None
+    history = History(args.db)
+    try:
+        history.record("deploy", summary["unit_id"], "ok", version=summary["version"], board=args.board,
+                       copied=summary["copied"], removed=summary["removed"])
+    finally:
+        history.close()
+    return 0

@@ -32,13 +32,35 @@ def port(request, hardware_port):
 
 
 @pytest.fixture
-def repl_port(request, hardware_port):
+def hardware_key(request, hardware_port):
+    """On hardware: the key for the unit from --keystore (None without one)."""
+    path = request.config.getoption("--keystore")
+    if not hardware_port or not path:
+        return None
+    from pumpsync.client import UnitClient
+    from pumpsync.keystore import Keystore
+
+    with UnitClient(hardware_port) as client:
+        return Keystore(path).key_for(client.call("hello")["unit_id"])
+
+
+@pytest.fixture
+def repl_port(request, hardware_port, hardware_key):
     """A port where mpremote reaches the REPL: the unit put in maintenance (paired first).
-    On hardware, the unit must already be in maintenance (pumpsync maintenance)."""
+    On hardware this needs --keystore; afterwards the unit is reset back to monitoring."""
     if hardware_port:
-        return hardware_port
+        if hardware_key is None:
+            pytest.skip("needs --keystore with this unit's key to put it in maintenance")
+        from pumpsync.client import UnitClient
+        from serial_helpers import mpremote
+
+        with UnitClient(hardware_port, key=hardware_key) as client:
+            client.write("maintenance", {"minutes": 5})
+        yield hardware_port
+        mpremote(hardware_port, "reset", check=False)
+        return
     from serial_helpers import enter_maintenance
 
     unit = request.getfixturevalue("emu")
     enter_maintenance(unit)
-    return unit.port
+    yield unit.port

@@ -35,11 +35,13 @@ def configured(tmp_path, hardware_port):
         yield unit
 
 
+@pytest.mark.hardware
 def test_interpreter_is_micropython(repl_port):
     out = mpremote(repl_port, "exec", "import sys; print(sys.implementation.name)").stdout
     assert out.strip() == "micropython"
 
 
+@pytest.mark.hardware
 def test_unit_answers_hello_over_pyserial(port):
     from pumpsync.client import UnitClient
     from pumpwatch import VERSION
@@ -56,6 +58,7 @@ def test_unit_chirps_once_at_boot(configured):
     assert log[1][0] - log[0][0] == 120
 
 
+@pytest.mark.hardware
 def test_mpremote_file_transfer_both_ways_is_byte_identical(repl_port, tmp_path):
     port = repl_port
     text = tmp_path / "notes.txt"
@@ -80,6 +83,7 @@ def test_files_copied_with_mpremote_land_on_the_units_flash(emu, repl_port, tmp_
     assert emu.stats()["flash_writes"] >= 1
 
 
+@pytest.mark.hardware
 def test_mpremote_run_executes_a_script_on_the_unit(repl_port, tmp_path):
     script = tmp_path / "hello.py"
     script.write_text("import sys\nprint('ran on', sys.implementation.name)\n")

@@ -1,0 +1,154 @@
+"""Deploying PumpWatch firmware onto a unit with mpremote.
+
+Owns the clinic technician's install/update: put a running unit into
+maintenance (authenticated), build the firmware as .mpy plus the board's
+/board.json, copy only what changed against the unit's /manifest.json (one
+mpremote session), remove files of the old version (a stale .py would shadow
+its new .mpy), write the new manifest, reset, and check with `hello` that the
+unit runs the new version.  The unit's data/ (settings, keys, event log) is
+never touched.  mpremote is the official tool for the file work; this module
+only decides what to copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from pumpsync import firmware_build
+from pumpsync.client import UnitClient, UnitError
+from pumpsync.micropython import FIRMWARE_DIR, REPO_ROOT
+
+BOARDS_DIR = REPO_ROOT / "boards"
+BOARDS = {"esp32": "esp32-devkitc", "rp2": "pico", "pico-w": "pico-w"}
+MANIFEST = "manifest.json"
+RAW_REPL_TRIES = 4
+
+
+class DeployError(Exception):
+    pass
+
+
+def board_config(board: str) -> Path:
+    name = BOARDS.get(board, board)
+    path = BOARDS_DIR / f"{name}.json"
+    if not path.exists():
+        raise DeployError(f"no board called {board!r}: choose one of {', '.join(sorted(BOARDS))}")
+    return path
+
+
+def build(stage: Path, board: str, source: Path = FIRMWARE_DIR) -> dict:
+    """Compile the firmware into `stage`; return the manifest {path: sha256, ...}."""
+    firmware_build.install(stage, source, compiled=True)
+    (stage / "board.json").write_bytes(board_config(board).read_bytes())
+    files = {}
+    for path in sorted(p for p in stage.rglob("*") if p.is_file()):
+        files[path.relative_to(stage).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    version = _version_of(source)
+    return {"version": version, "board": board, "files": files}
+
+
+def _version_of(source: Path) -> str:
+    for line in (source / "pumpwatch" / "__init__.py").read_text().splitlines():
+        if line.startswith("VERSION"):
+            return line.split("=", 1)[1].strip().strip('"\'')
+    raise DeployError("firmware/pumpwatch/__init__.py has no VERSION")
+
+
+def mpremote(port: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run mpremote, retrying the raw-REPL entry that fails on a busy or resetting board."""
+    last = None
+    for attempt in range(RAW_REPL_TRIES):
+        result = subprocess.run([sys.executable, "-m", "mpremote", "connect", port, *args],
+                                capture_output=True, text=True, timeout=timeout)
+        if result.returncode == 0:
+            return result
+        last = result
+        if "could not enter raw repl" not in (result.stderr + result.stdout).lower():
+            break
+        time.sleep(0.5 * (attempt + 1))
+    assert last is not None
+    text = (last.stderr or last.stdout).strip().splitlines()
+    detail = text[-1] if text else f"exit code {last.returncode}"
+    if "could not enter raw repl" in detail.lower():
+        raise DeployError("mpremote could not reach the REPL: the unit is monitoring. Run `pumpsync maintenance` "
+                          "first (or reset the board and retry)")
+    raise DeployError(f"mpremote {' '.join(args[:2])} failed: {detail}")
+
+
+def _unit_manifest(port: str) -> dict:
+    code = ("import json\ntry:\n print(json.dumps(json.load(open('%s'))))\nexcept OSError:\n print('{}')"
+            % MANIFEST)
+    out = mpremote(port, "exec", code).stdout.strip().splitlines()
+    try:
+        return json.loads(out[-1]) if out else {}
+    except ValueError:
+        return {}
+
+
+def maintenance_if_running(port: str, key_for) -> str | None:
+    """If PumpWatch runs on the port, put it in maintenance; its unit id (None: no PumpWatch)."""
+    try:
+        with UnitClient(port, timeout=2) as client:
+            hello = client.call("hello")
+            client.key = key_for(hello["unit_id"])
+            if client.key is None:
+                raise DeployError(f"unit {hello['unit_id']} runs PumpWatch but is not paired with this computer: "
+                                  "run pumpsync pair first")
+            client.write("maintenance", {"minutes": 10})
+            time.sleep(0.3)
+            return hello["unit_id"]
+    except UnitError as exc:
+        if exc.code == "timeout":
+            return None  # stock MicroPython (first install) or a unit already in maintenance
+        raise DeployError(str(exc)) from None
+
+
+def deploy(port: str, board: str, key_for, source: Path = FIRMWARE_DIR, log=print) -> dict:
+    """Install or update the firmware on the unit at `port`; a summary."""
+    with tempfile.TemporaryDirectory() as tmp:
+        stage = Path(tmp)
+        manifest = build(stage, board, source)
+        log(f"built firmware {manifest['version']} for {board}: {len(manifest['files'])} files (.mpy)")
+        unit_id = maintenance_if_running(port, key_for)
+        log("unit in maintenance" if unit_id else "no PumpWatch answering: installing onto MicroPython")
+        old = _unit_manifest(port).get("files", {})
+        changed = [name for name, digest in manifest["files"].items() if old.get(name) != digest]
+        stale = [name for name in old if name not in manifest["files"]]
+        # MicroPython imports x.py before x.mpy: a source left by any earlier install must go
+        shadows = [name[:-4] + ".py" for name in manifest["files"] if name.endswith(".mpy")]
+        dirs = sorted({str(Path(name).parent) for name in changed if "/" in name})
+        setup = "import os\nfor d in %r:\n try: os.mkdir(d)\n except OSError: pass\nfor f in %r:\n" \
+                " try: os.remove(f)\n except OSError: pass" % (dirs, stale + shadows)
+        commands: list[str] = ["exec", setup]
+        for name in changed:
+            commands += ["+", "fs", "cp", str(stage / name), f":{name}"]
+        (stage / MANIFEST).write_text(json.dumps(manifest, indent=1))
+        commands += ["+", "fs", "cp", str(stage / MANIFEST), f":{MANIFEST}"]
+        log(f"copying {len(changed)} changed file(s), removing {len(stale)} old one(s)...")
+        mpremote(port, *commands)
+        mpremote(port, "reset")
+    version = _wait_for_version(port, manifest["version"])
+    log(f"unit runs PumpWatch {version}: deploy verified")
+    return {"version": version, "copied": len(changed), "removed": len(stale), "unit_id": unit_id}
+
+
+def _wait_for_version(port: str, expected: str, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        try:
+            with UnitClient(port, timeout=2) as client:
+                last = client.call("hello")["firmware"]
+                if last == expected:
+                    return last
+        except UnitError:
+            continue
+    raise DeployError(f"after the reset the unit reports firmware {last or 'nothing'}, not {expected}: "
+                      "check the serial output (mpremote repl) and deploy again")
