@@ -343,37 +343,33 @@ def cmd_log(args) -> int:
 
 
 # ---------------------------------------------------------------------- small writes
-def cmd_time_set(args) -> int:
+def _write_and_record(args, method: str, params: dict, **detail) -> tuple[str, dict]:
+    """One authenticated write, recorded in the history; (unit id, result)."""
     session = Session(args, need_key=True)
     try:
-        result = session.client.write("time_set", {"epoch": int(time.time())})
-        session.history.record("time_set", session.unit_id, "ok", was=_iso(result["was"]))
+        result = session.client.write(method, params)
+        session.history.record(method, session.unit_id, "ok", **detail)
+        return session.unit_id, result
     finally:
         session.close()
+
+
+def cmd_time_set(args) -> int:
+    _, result = _write_and_record(args, "time_set", {"epoch": int(time.time())})
     was = "unknown" if result["was"] is None else f"{result['was'] - result['time']:+d} s off"
     print(f"unit clock set to {_iso(result['time'])} (it was {was})")
     return 0
 
 
 def cmd_alarm_test(args) -> int:
-    session = Session(args, need_key=True)
-    try:
-        session.client.write("alarm_test", {"priority": args.priority})
-        session.history.record("alarm_test", session.unit_id, "ok", priority=args.priority)
-    finally:
-        session.close()
+    _write_and_record(args, "alarm_test", {"priority": args.priority}, priority=args.priority)
     print(f"the unit plays one {args.priority}-priority alarm now")
     return 0
 
 
 def cmd_maintenance(args) -> int:
-    session = Session(args, need_key=True)
-    try:
-        session.client.write("maintenance", {"minutes": args.minutes})
-        session.history.record("maintenance", session.unit_id, "ok", minutes=args.minutes)
-    finally:
-        session.close()
-    print(f"unit {session.unit_id} is in maintenance for {args.minutes} min: NOT MONITORING. mpremote can connect "
+    unit_id, _ = _write_and_record(args, "maintenance", {"minutes": args.minutes}, minutes=args.minutes)
+    print(f"unit {unit_id} is in maintenance for {args.minutes} min: NOT MONITORING. mpremote can connect "
           f"now; the unit returns to monitoring by itself afterwards (or reset it)")
     return 0
 

@@ -10,15 +10,10 @@ import serial
 
 
 def open_port(port: str, timeout: float = 5) -> serial.Serial:
-    """Open without toggling DTR/RTS (which would reset an ESP32)."""
-    link = serial.Serial()
-    link.port = port
-    link.baudrate = 115200
-    link.timeout = timeout
-    link.dtr = False
-    link.rts = False
-    link.open()
-    return link
+    """Open without toggling DTR/RTS (which would reset an ESP32), as pumpsync does."""
+    from pumpsync.client import open_serial
+
+    return open_serial(port, timeout)
 
 
 def mpremote(port: str, *args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:

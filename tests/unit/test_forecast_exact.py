@@ -11,6 +11,7 @@ from pumpwatch import timecalc
 from pumpwatch.forecast import Forecast
 
 from fraction_reference import DAY, Reference
+from settings_examples import minimal
 
 HORIZON_DAYS = 400
 CONCENTRATIONS = [Fraction(500), Fraction(2000), Fraction(50), Fraction(1000), Fraction(2505, 10),
@@ -92,14 +93,7 @@ def test_forecast_matches_exact_rational_reference(case):
 
 
 def test_refill_due_is_the_earlier_of_low_reservoir_and_stability_limit():
-    doc = {
-        "schema": 1,
-        "pump": {"model": "SynchroMed II", "reservoir_ml": 20, "low_reservoir_alarm_ml": 2},
-        "drug": {"name": "baclofen", "concentration_mcg_per_ml": 2000, "max_days_in_reservoir": 30},
-        "refill": {"at": "2026-11-20T10:30:00Z", "volume_ml": 20},
-        "therapy": {"steps": [{"start": "00:00", "mcg_per_day": 400}]},
-        "clock": {"utc_offset_min": 0},
-    }
+    doc = minimal(drug={"name": "baclofen", "concentration_mcg_per_ml": 2000, "max_days_in_reservoir": 30})
     at = timecalc.parse_iso("2026-11-21T00:00:00Z")
     prescription, errors, _ = core_settings.check(doc, at)
     forecast = Forecast(prescription, at)

@@ -7,15 +7,9 @@ import copy
 from pumpwatch import timecalc
 from pumpwatch.plan import make_plan
 
-DOC = {
-    "schema": 1,
-    "pump": {"model": "SynchroMed II", "reservoir_ml": 20, "low_reservoir_alarm_ml": 2},
-    "drug": {"name": "baclofen", "concentration_mcg_per_ml": 2000, "max_days_in_reservoir": 180},
-    "refill": {"at": "2026-11-20T10:30:00Z", "volume_ml": 20},
-    "therapy": {"steps": [{"start": "00:00", "mcg_per_day": 400}]},
-    "clock": {"utc_offset_min": 0},
-    "reminders": {"days_before": [7], "at_local": "23:00"},
-}
+from settings_examples import minimal
+
+DOC = minimal(reminders={"days_before": [7], "at_local": "23:00"})
 
 
 def _starts(doc):

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
 from pumpsync import sync_checks
 from pumpwatch.settings import check
 
-BASE = {
-    "schema": 1,
-    "pump": {"model": "SynchroMed II", "reservoir_ml": 20, "low_reservoir_alarm_ml": 2},
-    "drug": {"name": "baclofen", "concentration_mcg_per_ml": 2000, "max_days_in_reservoir": 180},
-    "refill": {"at": "2026-11-20T10:30:00Z", "volume_ml": 20},
-    "therapy": {"steps": [{"start": "00:00", "mcg_per_day": 400}]},
-    "clock": {"utc_offset_min": 0},
-}
-
+from settings_examples import minimal
 
 def _p(dose=400, origin=None, concentration=2000, refill="2027-01-20T10:30:00Z"):
-    doc = copy.deepcopy(BASE)
+    doc = minimal()
     doc["therapy"]["steps"][0]["mcg_per_day"] = dose
     doc["drug"]["concentration_mcg_per_ml"] = concentration
     doc["refill"]["at"] = refill
