@@ -15,6 +15,9 @@ help:
 	@echo "make test   set up, then run the whole test suite"
 	@echo "make bench  set up, then print speed and memory figures"
 	@echo "make setup  create .venv and node_modules (idempotent)"
+	@echo "make typecheck                 pyright: firmware vs ESP32 and RP2040 stubs, host tools"
+	@echo "make deploy BOARD=rp2 PORT=... install/update the firmware with mpremote (keeps settings, keys, log)"
+	@echo "make hil PORT=... [KEYSTORE=]  run the hardware-capable device tests against a real unit"
 
 setup: $(STAMP) $(NODE_STAMP)
 
