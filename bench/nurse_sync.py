@@ -61,21 +61,22 @@ def _pumpsync_way(emu, client, settings_text):
     return wall, wire, len(entries)
 
 
-def _mpremote(port, *args):
-    subprocess.run([sys.executable, "-m", "mpremote", "connect", port, *args], check=True,
-                   capture_output=True, timeout=120)
+def _mpremote(port, *args) -> str:
+    return subprocess.run([sys.executable, "-m", "mpremote", "connect", port, *args], check=True,
+                          capture_output=True, text=True, timeout=120).stdout
 
 
 def _mpremote_way(emu, settings_path: Path, work: Path):
     before = emu.stats()
     started = time.perf_counter()
-    _mpremote(emu.port, "exec", "import os, sys; print(sys.implementation, os.listdir('data'))")
+    listing = _mpremote(emu.port, "exec", "import os, sys; print(sys.implementation); print(os.listdir('data'))")
+    log_files = sorted(name for name in eval(listing.strip().splitlines()[-1]) if name.startswith("events.log"))
     _mpremote(emu.port, "exec", "print(open('data/state.rec').read() if 'state.rec' in __import__('os')"
                                 ".listdir('data') else None); print(open('data/settings.rec').read())")
     _mpremote(emu.port, "fs", "cp", str(settings_path), ":settings.json")
     _mpremote(emu.port, "fs", "cp", ":settings.json", str(work / "readback.json"))
     assert (work / "readback.json").read_bytes() == settings_path.read_bytes()
-    for name in ("events.log", "events.log.1", "events.log.2", "events.log.3"):
+    for name in log_files:
         _mpremote(emu.port, "fs", "cp", f":data/{name}", str(work / name))
     wall = time.perf_counter() - started
     after = emu.stats()

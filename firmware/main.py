@@ -10,8 +10,10 @@ import hal
 from pumpwatch import bootguard
 
 board = hal.select()
-del hal, sys.modules["hal"]  # board detection is done: free its code
-if bootguard.enter_safe_mode(board):
+safe_mode = bootguard.enter_safe_mode(board)
+# board detection and the boot guard are done: free their code
+del hal, bootguard, sys.modules["hal"], sys.modules["pumpwatch.bootguard"]
+if safe_mode:
     from pumpwatch.safemode import SafeMode as App
 else:
     from pumpwatch.unit import Unit as App

@@ -8,7 +8,8 @@ alarms keep their timing while a nurse syncs.  Loaded on the first serial
 traffic.
 """
 
-from pumpwatch import VERSION, protocol, records
+from pumpwatch import VERSION, protocol, records, sounds
+from pumpwatch.conditions import TIME_UNKNOWN
 
 try:
     from micropython import const  # type: ignore  # the stand-in below differs in signature only
@@ -159,7 +160,7 @@ class Service:
             return {"_error": (protocol.BUSY, "pairing already in progress: long-press the button", None)}
         self.pairing = (_unhex(key), self.hal.ticks_ms() + PAIRING_WINDOW_MS)
         self.paired_now = False
-        self.unit.pairing_started()
+        self.unit.readout = (sounds.BOOT_CHIRP, self.hal.ticks_ms())  # "press and hold now"
         return {"state": "waiting", "press_within_s": PAIRING_WINDOW_MS // 1000}
 
     def m_pair_status(self, args):
@@ -187,7 +188,7 @@ class Service:
         self.unit.log_event({"e": "paired"})
 
     def m_settings_get(self, args):
-        stored = self.unit.stored_settings()
+        stored = self._stored_settings()
         if stored is None:
             return {"text": None, "crc": None}
         return {"text": stored["text"], "crc": stored["crc"]}
@@ -216,18 +217,17 @@ class Service:
         text = args.get("text")
         if not isinstance(text, str):
             raise ValueError("text: the settings file's JSON text")
-        errors = self.unit.apply_settings(text)
+        errors = self._apply_settings(text)
         if errors:
             return {"_error": (protocol.INVALID_SETTINGS, "settings refused", errors)}
-        stored = self.unit.stored_settings()
-        return {"crc": stored["crc"], "refill_due_at": self.unit.plan.refill_due_at}
+        return {"crc": self.unit.settings_crc, "refill_due_at": self.unit.plan.refill_due_at}
 
     def w_time_set(self, args):
         epoch = args.get("epoch")
         if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 1600000000:
             raise ValueError("epoch: UTC seconds since 1970")
         before = self.unit.now_s()
-        self.unit.set_time(epoch)
+        self._set_time(epoch)
         return {"time": epoch, "was": before}
 
     def w_ack(self, args):
@@ -259,7 +259,7 @@ class Service:
         priority = args.get("priority", "high")
         if priority not in ("low", "medium", "high"):
             raise ValueError('priority: "low", "medium" or "high"')
-        self.unit.play_test(priority)
+        self._play_test(priority)
         return {"priority": priority}
 
     def w_refill(self, args):
@@ -271,6 +271,39 @@ class Service:
             entry[name] = args[name]
         self.unit.log_event(entry)
         return {}
+
+
+    # ------------------------------------------------------------------ unit changes (writes only)
+    def _set_time(self, epoch):
+        unit = self.unit
+        had_time = unit.now_s() is not None
+        self.hal.set_wall_time(epoch)
+        unit.faults.pop(TIME_UNKNOWN, None)
+        unit.log_event({"e": "time_set", "had_time": had_time})
+
+    def _play_test(self, priority):
+        """One burst of an alarm pattern, so the patient learns what it sounds like."""
+        for level in sounds.BY_PRIORITY:
+            pattern = sounds.BY_PRIORITY[level]
+            if pattern.name == priority:
+                self.unit.readout = (sounds.Pattern(pattern.name, pattern.segments, None, pattern.led),
+                                     self.hal.ticks_ms())
+        self.unit.log_event({"e": "alarm_test", "priority": priority})
+
+    def _apply_settings(self, text):
+        """New settings from a sync; the errors (nothing changes) or []."""
+        from pumpwatch import startup
+        try:
+            return startup.apply(self.unit, text, self.unit.now_s())
+        finally:
+            startup.unload(startup.BOOT_ONLY_MODULES)
+
+    def _stored_settings(self):
+        from pumpwatch import readback
+        try:
+            return readback.read_record(self.unit.settings_path)
+        except readback.CorruptRecord:
+            return None
 
 
 def _hex(data):

@@ -15,7 +15,7 @@ from pumpwatch.alarm_policy import AlarmPolicy
 from pumpwatch.conditions import NO_SETTINGS, SETTINGS_CORRUPT, SETTINGS_REJECTED, STORAGE_CORRUPT, Schedule
 
 BOOT_ONLY_MODULES = ("pumpwatch.settings", "pumpwatch.forecast", "pumpwatch.schedule", "pumpwatch.timecalc",
-                     "pumpwatch.plan", "pumpwatch.readback", "pumpwatch.startup")
+                     "pumpwatch.plan", "pumpwatch.readback", "pumpwatch.bootguard", "pumpwatch.startup")
 
 
 def run(unit, now):

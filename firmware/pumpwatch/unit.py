@@ -12,7 +12,7 @@ Serial traffic goes to console.py (loaded on first use).
 
 import os
 
-from pumpwatch import VERSION, bootguard, records, sounds
+from pumpwatch import VERSION, records, sounds
 from pumpwatch.alarm_policy import AlarmPolicy
 from pumpwatch.conditions import BATTERY_LOW, REMINDER, SETTINGS_REJECTED, STORAGE_CORRUPT, TIME_UNKNOWN, kind_of
 from pumpwatch.events import EVENT_BUTTON, EVENT_SERIAL
@@ -86,6 +86,7 @@ class Unit:
         if self.healthy_at is not None:
             left = hal.ticks_diff(self.healthy_at, hal.ticks_ms())
             if left <= 0:
+                from pumpwatch import bootguard
                 bootguard.mark_healthy(hal)
                 self.healthy_at = None
             else:
@@ -99,6 +100,7 @@ class Unit:
         hal.watchdog_start(WATCHDOG_MS)
         hal.set_interrupt_char(-1)  # stray bytes and Ctrl-C must not stop monitoring
         _makedirs(self.data_dir)
+        from pumpwatch import bootguard  # boot-time only: dropped again by startup.run()
         if bootguard.watchdog_resets(hal):
             self.healthy_at = hal.ticks_ms() + bootguard.HEALTHY_AFTER_MS
         self.readout = (sounds.BOOT_CHIRP, hal.ticks_ms())
@@ -256,39 +258,6 @@ class Unit:
             from pumpwatch.service import Service
             self.service = Service(self)
         self.service.feed(self.hal.serial_read())
-
-    def pairing_started(self):
-        self.readout = (sounds.BOOT_CHIRP, self.hal.ticks_ms())
-
-    def play_test(self, priority):
-        """One burst of an alarm pattern, so the patient learns what it sounds like."""
-        for level in sounds.BY_PRIORITY:
-            pattern = sounds.BY_PRIORITY[level]
-            if pattern.name == priority:
-                self.readout = (sounds.Pattern(pattern.name, pattern.segments, None, pattern.led),
-                                self.hal.ticks_ms())
-        self.log_event({"e": "alarm_test", "priority": priority})
-
-    def apply_settings(self, text):
-        """New settings from a sync; the errors (nothing changes) or []."""
-        from pumpwatch import startup
-        try:
-            return startup.apply(self, text, self.now_s())
-        finally:
-            startup.unload(startup.BOOT_ONLY_MODULES)
-
-    def stored_settings(self):
-        from pumpwatch import readback
-        try:
-            return readback.read_record(self.settings_path)
-        except readback.CorruptRecord:
-            return None
-
-    def set_time(self, epoch):
-        had_time = self.now_s() is not None
-        self.hal.set_wall_time(epoch)
-        self.faults.pop(TIME_UNKNOWN, None)
-        self.log_event({"e": "time_set", "had_time": had_time})
 
     # ------------------------------------------------------------------ log
     def log_event(self, entry):

@@ -211,3 +211,19 @@ def test_fuzzing_the_port_never_crashes_silences_or_changes_the_unit(tmp_path):
         recent = [hz for t, hz in emu.buzzer_log() if t >= (emu.now() - 9) * 1000 and hz]
         assert sounds.C5 in recent  # still alarming
         print(f"\nfuzz: {sent} frames sent, {replies} replies, all valid errors or open reads")
+
+
+def test_settings_the_unit_refuses_come_back_with_every_field_named(tmp_path):
+    with Emulator(state_dir=tmp_path / "unit", start_time="2026-11-20T10:35:00Z", speed=0) as emu:
+        emu.advance(2)
+        with UnitClient(emu.port) as client:
+            pair(emu, client)
+            bad = json.loads((EXAMPLES / "simple-continuous.json").read_text())
+            bad["pump"]["reservoir_ml"] = "20"
+            bad["therapy"]["steps"][0]["start"] = "25:00"
+            with pytest.raises(UnitError) as refused:
+                client.write("settings_put", {"text": json.dumps(bad)})
+            assert refused.value.code == protocol.INVALID_SETTINGS
+            assert 'pump.reservoir_ml: must be a number, not "20"' in refused.value.fields
+            assert 'therapy.steps[0].start: "25:00" is not HH:MM' in refused.value.fields
+            assert client.call("settings_get")["text"] is None  # nothing was stored
