@@ -105,7 +105,7 @@ def pair_and_sync(emu: Emulator, settings_path: Path, work: Path):
     session = unit_commands.Session(args)
     try:
         unit_commands.pair_unit(session, while_waiting=lambda: emu.press(2000))
-        loaded, text = unit_commands._checked_settings(args, int(emu.now()))
+        loaded, text = unit_commands.checked_settings(args, int(emu.now()))
         unit_commands.sync_unit(session, args, loaded, text, emu.now)
     finally:
         session.close()

@@ -200,7 +200,7 @@ def _print_reconciliation(result: dict):
 def cmd_sync(args) -> int:
     session = None
     try:
-        loaded, text = _checked_settings(args, int(time.time()))
+        loaded, text = checked_settings(args, int(time.time()))
         session = Session(args, need_key=True)
         return sync_unit(session, args, loaded, text, time.time)
     finally:
@@ -208,7 +208,7 @@ def cmd_sync(args) -> int:
             session.close()
 
 
-def _checked_settings(args, now: int):
+def checked_settings(args, now: int):
     loaded = settings_file.load(args.settings, now, tuple(args.confirm or ()))
     if loaded.errors:
         for line in loaded.errors:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from pathlib import Path
 
 from pumpsync import scenario
 from pumpsync.client import UnitClient

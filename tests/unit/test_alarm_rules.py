@@ -8,7 +8,7 @@ from pumpwatch import readout, sounds
 from pumpwatch.alarm_policy import DONE, ESCALATE_AFTER_HIGH_RISK_S, ESCALATE_AFTER_S, HIGH_PAUSE_S, \
     MEDIUM_PAUSE_HIGH_RISK_S, MEDIUM_PAUSE_S, AlarmPolicy
 from pumpwatch.conditions import EMPTY, LOW_RESERVOIR, TIME_UNKNOWN, Schedule, reminder_id
-from pumpwatch.sounds import HIGH, LOW, MEDIUM
+from pumpwatch.sounds import HIGH, MEDIUM
 
 
 def _pulses(pattern):

@@ -31,6 +31,7 @@ from pumpsync.emulator.board import (EXIT_HARD, EXIT_POWER_CUT, EXIT_SOFT_FRIEND
 from pumpsync import firmware_build
 from pumpsync.micropython import FIRMWARE_DIR
 
+PORT_LOG_LIMIT = 64 * 1024  # what serial_output() keeps of the unit's output
 STEP_TIMEOUT_S = 30.0  # a step that takes longer in real time is a hung unit
 _LIVE_POLL_S = 0.02
 
@@ -527,5 +528,3 @@ class Emulator:
         tmp.write_text(json.dumps({"rtc_offset_ms": self._rtc_offset_ms}))
         os.replace(tmp, path)
 
-
-PORT_LOG_LIMIT = 64 * 1024
