@@ -29,8 +29,9 @@ def detect():
         return sys.platform
 
 
-def select():
-    """An instance of the HAL for this board."""
+def select(watchdog=None):
+    """An instance of the HAL for this board; `watchdog` is the machine.WDT
+    main.py started before anything else (None on the emulators)."""
     name = detect()
     if name == "emulator":
         from hal.emulator import EmulatorHAL
@@ -39,8 +40,8 @@ def select():
     config = load_config()
     if name == "esp32":
         from hal.esp32 import Esp32HAL
-        return Esp32HAL(config)
+        return Esp32HAL(config, watchdog)
     if name == "rp2":
         from hal.rp2 import Rp2HAL
-        return Rp2HAL(config)
+        return Rp2HAL(config, watchdog)
     raise OSError("PumpWatch has no HAL for the %r port" % name)

@@ -6,19 +6,24 @@ on; the firmware loop and the core are handed an instance and nothing else.
 
 Time: `wall_time()` is UTC epoch seconds from the real-time clock, or None
 when the clock is not known (an RP2040 after power loss); `ticks_ms()` is a
-monotonic millisecond counter for sound timing, compared with
-`ticks_diff()`.  `wait(timeout_ms)` sleeps until the timeout or an event
-and returns the event bits that woke it.
+millisecond counter that WRAPS every 2**30 ms (12.4 days) as on rp2 and
+esp32, so it is only ever compared with `ticks_diff()` and moved with
+`ticks_add()`, never subtracted or divided.  `wait(timeout_ms)` sleeps until
+the timeout or an event and returns the event bits that woke it.
 """
 
 from pumpwatch.events import EVENT_TIMEOUT
+
+TICKS_PERIOD = 1 << 30  # time.ticks_ms() period on the boards' ports
+_TICKS_MAX = TICKS_PERIOD - 1
+_TICKS_HALF = TICKS_PERIOD >> 1
 
 
 class HAL:
     """Base of every target's HAL.  A target implements:
 
     clock      wall_time() -> UTC s or None, wall_time_ms(), set_wall_time(s),
-               ticks_ms(), ticks_diff(a, b)
+               ticks_ms(), ticks_diff(later, earlier), ticks_add(ticks, ms)
     sleeping   run(step) (inherited: the event loop), wait(timeout_ms) -> EVENT_* bits
     interface  buzzer(hz; 0 = silent), led(on), button_down(), button_changed_at() (ticks)
     serial     serial_read() -> bytes, serial_write(data), set_interrupt_char(-1 | 3)
@@ -44,7 +49,11 @@ class HAL:
             events = self.wait(step(events))  # type: ignore  # each target defines wait()
 
     def ticks_diff(self, later, earlier):
-        return later - earlier
+        """Signed ms from `earlier` to `later` across a wrap (time.ticks_diff on a board)."""
+        return ((later - earlier + _TICKS_HALF) & _TICKS_MAX) - _TICKS_HALF
+
+    def ticks_add(self, ticks, delta_ms):
+        return (ticks + delta_ms) & _TICKS_MAX
 
     def wall_time_ms(self):
         seconds = self.wall_time()  # type: ignore  # each target defines wall_time()

@@ -10,11 +10,14 @@ watchdog the host enforces.  Sleeping is the emulator's: `run(step)` hands
 import json
 
 import emuhw
-import machine
 import micropython
 
-from hal.base import HAL
+from hal.base import HAL, TICKS_PERIOD
 from pumpwatch.events import EVENT_BUTTON, EVENT_SERIAL, EVENT_TIMEOUT
+
+# Ticks wrap like a board's (2**30 ms), and start 10 minutes before the wrap,
+# so every emulated run crosses it early; a board's start at 0 is no safer.
+TICKS_AT_BOOT = TICKS_PERIOD - 10 * 60 * 1000
 
 
 class EmulatorHAL(HAL):
@@ -43,7 +46,7 @@ class EmulatorHAL(HAL):
         emuhw.emit("rtc", offset_ms=str(self._rtc_offset_ms))
 
     def ticks_ms(self):
-        return self._now_ms - self._boot_ms
+        return (self._now_ms - self._boot_ms + TICKS_AT_BOOT) % TICKS_PERIOD
 
     # sleeping
     def run(self, step):
@@ -110,7 +113,7 @@ class EmulatorHAL(HAL):
         emuhw.maintenance(ms)
 
     def reset(self):
-        machine.reset()
+        emuhw.reset()
 
     def reset_cause(self):
         return emuhw.reset_cause()

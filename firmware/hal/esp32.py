@@ -12,8 +12,8 @@ from hal.machine_hal import MachineHAL
 
 
 class Esp32HAL(MachineHAL):
-    def __init__(self, config):
-        MachineHAL.__init__(self, config)
+    def __init__(self, config, watchdog=None):
+        MachineHAL.__init__(self, config, watchdog)
         if config.get("button_wakes_from_sleep", True):
             pressed_level = 0 if config.get("button_active_low", True) else 1
             esp32.wake_on_ext0(self._button, pressed_level)

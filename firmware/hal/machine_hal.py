@@ -33,7 +33,7 @@ def load_config(path="/board.json"):
 
 
 class MachineHAL(HAL):
-    def __init__(self, config):
+    def __init__(self, config, watchdog=None):
         self.config = config
         self.board = config["name"]
         pwm_pin = machine.Pin(config["buzzer_pin"], machine.Pin.OUT)
@@ -50,8 +50,8 @@ class MachineHAL(HAL):
         self._button_event = False
         self._button.irq(self._on_button, machine.Pin.IRQ_FALLING | machine.Pin.IRQ_RISING)
         self._rtc = machine.RTC()
-        self._wdt = None
-        self._wdt_ms = 0
+        self._wdt = watchdog  # started by main.py at 8 s before any import
+        self._wdt_ms = 8000 if watchdog is not None else 0
         self._poll = select.poll()
         self._poll.register(sys.stdin, select.POLLIN)
         self._adc = None
@@ -99,6 +99,9 @@ class MachineHAL(HAL):
 
     def ticks_diff(self, later, earlier):
         return time.ticks_diff(later, earlier)
+
+    def ticks_add(self, ticks, delta_ms):
+        return time.ticks_add(ticks, delta_ms)
 
     # sleeping ----------------------------------------------------------------
     def wait(self, timeout_ms):
@@ -167,8 +170,10 @@ class MachineHAL(HAL):
 
     # safety --------------------------------------------------------------------------
     def watchdog_start(self, timeout_ms):
-        self._wdt_ms = min(timeout_ms, self.config.get("watchdog_max_ms", 8300))
-        self._wdt = machine.WDT(timeout=self._wdt_ms)
+        if self._wdt is None:  # main.py normally started it already; one WDT per boot
+            self._wdt_ms = min(timeout_ms, self.config.get("watchdog_max_ms", 8300))
+            self._wdt = machine.WDT(timeout=self._wdt_ms)
+        self._wdt.feed()
 
     def watchdog_feed(self):
         if self._wdt is not None:

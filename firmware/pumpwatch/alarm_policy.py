@@ -8,7 +8,11 @@ Owns the rules (docs/alarms.md):
   higher condition sounds at once;
 * a medium condition sounding unacknowledged for too long escalates to the
   high-priority sound;
-* a high withdrawal risk shortens the medium pause and the escalation time.
+* a high withdrawal risk shortens the medium pause and the escalation time;
+* a pause never lasts longer than its nominal length from "now": after the
+  clock moves (set by a host, or a stored pause read back at boot), `cap`
+  shortens every pause that would, so a clock set ahead and back cannot
+  buy a silence.
 Acknowledgements are {condition id: paused until (s), or DONE}.
 """
 
@@ -61,15 +65,27 @@ class AlarmPolicy:
                 top = priority
         return top, found, next_change
 
+    def pause_s(self, cid):
+        """How long a press pauses condition `cid` (0: a reminder is done, not paused)."""
+        base = PRIORITY[kind_of(cid)]
+        if base == LOW:
+            return 0
+        return self.medium_pause if base == MEDIUM else HIGH_PAUSE_S
+
     def acknowledge(self, sounding, acks, now):
         """New acknowledgements after a short press silences `sounding`."""
         result = dict(acks)
         for cid, _ in sounding:
-            base = PRIORITY[kind_of(cid)]
-            if base == LOW:
-                result[cid] = DONE
-            elif base == MEDIUM:
-                result[cid] = now + self.medium_pause
-            else:
-                result[cid] = now + HIGH_PAUSE_S
+            pause = self.pause_s(cid)
+            result[cid] = now + pause if pause else DONE
+        return result
+
+    def cap(self, acks, now):
+        """The acknowledgements with no pause ending later than its length from `now`."""
+        result = {}
+        for cid in acks:
+            until = acks[cid]
+            if until != DONE and kind_of(cid) in PRIORITY:
+                until = min(until, now + self.pause_s(cid))
+            result[cid] = until
         return result

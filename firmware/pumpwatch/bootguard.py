@@ -1,9 +1,15 @@
 """Crash-loop guard: decides at boot between the normal unit and safe mode.
 
-Owns the count of consecutive watchdog resets (data/boot.rec).  Each boot
-caused by the watchdog adds one; a power-on boot or ten healthy minutes
-clear it.  Three in a row and main.py starts safe mode instead of the unit,
-so a firmware fault can never leave the patient with a silent unit.
+Owns data/boot.rec: {"crashes": n, "expect": why or null}.  A boot after an
+unexpected watchdog reset, or after the unit reset itself because a step
+raised, counts one crash; a power-on boot or ten healthy minutes clear the
+count.  Three in a row and main.py starts safe mode instead of the unit, so
+a firmware fault can never leave the patient with a silent unit.
+
+Resets the unit means to do (the end of a maintenance window, a factory
+reset, `machine.reset()` after a deploy) are written down *before* they
+happen and never count: the RP2040 reports machine.reset() as a watchdog
+reset (micropython#19409), and a maintenance window ends by the watchdog.
 """
 
 from pumpwatch import records
@@ -17,35 +23,46 @@ except ImportError:  # CPython
 SAFE_MODE_AFTER = const(3)
 HEALTHY_AFTER_MS = const(10 * 60 * 1000)
 
-
 def _path(hal):
     return hal.flash_root() + "data/boot.rec"
 
 
-def watchdog_resets(hal):
+def _read(hal):
     from pumpwatch import readback
 
     try:
         value = readback.read_record(_path(hal))
     except readback.CorruptRecord:
-        return 0
-    return value.get("watchdog_resets", 0) if isinstance(value, dict) else 0
+        return {"crashes": 0, "expect": None}
+    if not isinstance(value, dict):
+        return {"crashes": 0, "expect": None}
+    if "watchdog_resets" in value:  # firmware 0.1's record
+        value = {"crashes": value["watchdog_resets"], "expect": None}
+    return value
 
 
-def _store(hal, count):
+def _store(hal, crashes, expect=None):
     try:
         import os
         os.mkdir(hal.flash_root() + "data")
     except OSError:
         pass
-    records.write_record(_path(hal), {"watchdog_resets": count})
+    records.write_record(_path(hal), {"crashes": crashes, "expect": expect})
+
+
+def crash_count(hal):
+    return _read(hal).get("crashes", 0)
 
 
 def enter_safe_mode(hal):
     """Count this boot; True when the unit keeps crashing and must run safe mode."""
-    count = watchdog_resets(hal)
+    value = _read(hal)
+    count = value.get("crashes", 0)
+    expected = value.get("expect")
     cause = hal.reset_cause()
-    if cause == "watchdog":
+    if expected is not None:
+        _store(hal, count)  # an announced reset: not a crash
+    elif cause == "watchdog":
         count += 1
         _store(hal, count)
     elif cause == "power_on" and count:
@@ -54,6 +71,18 @@ def enter_safe_mode(hal):
     return count >= SAFE_MODE_AFTER
 
 
+def expect_reset(hal, why):
+    """Write down that the next reset is intended (call just before it)."""
+    value = _read(hal)
+    _store(hal, value.get("crashes", 0), why)
+
+
+def record_crash(hal, why):
+    """The unit is about to reset itself because a step raised: one crash."""
+    value = _read(hal)
+    _store(hal, value.get("crashes", 0) + 1, "crash: " + why)
+
+
 def mark_healthy(hal):
-    """Ten healthy minutes after a watchdog reset: the loop is broken."""
+    """Ten healthy minutes after a crash: the loop is broken."""
     _store(hal, 0)

@@ -45,6 +45,7 @@ class Plan:
         self.refill_at = refill_at
         self.refill_due_at = refill_due_at
         self.high_risk = high_risk
+        self.schedule = Schedule(starts)  # which conditions are in force when
 
 
 class Schedule:

@@ -12,6 +12,11 @@ Replies: {"v": 1, "id": n, "ok": true, "r": {...}} or
 {"v": 1, "id": n|null, "ok": false, "err": {"code": ..., "msg": ..., "fields": [...]}}.
 A write's MAC covers the exact JSON bytes, which include a single-use nonce
 the unit issued: a replayed, stale or forged write is refused.
+
+Anyone on the USB port can send frames, so decoding allocates a bounded
+amount whatever arrives: the line is at most MAX_FRAME bytes, the body is
+parsed in place (no copies), and its shape (nesting depth, containers,
+items, number length) is checked by a scan before json.loads sees it.
 """
 
 import json
@@ -32,6 +37,14 @@ VERSION = const(1)
 MAGIC = b"PW1 "
 MAX_FRAME = const(16384)
 NO_MAC = b"-"
+_MAC_HEX = const(64)
+
+# What a request may look like before it is parsed (requests are small objects;
+# settings text travels as one JSON string, so its brackets do not count).
+MAX_DEPTH = const(4)
+MAX_CONTAINERS = const(16)
+MAX_ITEMS = const(64)
+MAX_NUMBER_CHARS = const(24)
 
 # error codes
 BAD_FRAME = "bad_frame"
@@ -84,20 +97,32 @@ def encode(message, key=None):
     return MAGIC + _crc(body) + b" " + mac + b" " + body + b"\n"
 
 
-def decode(line):
-    """(message dict, mac bytes or None, body bytes) of one frame line (no newline)."""
+REQUEST_LIMITS = (MAX_DEPTH, MAX_CONTAINERS, MAX_ITEMS)
+
+
+def decode(line, limits=REQUEST_LIMITS):
+    """(message dict, mac bytes or None, body) of one frame line (no newline).
+    `body` is a memoryview into `line`: the exact bytes the MAC covers.
+    `limits` bound the body's shape (None: a reply, read by the host)."""
     if len(line) > MAX_FRAME:
         raise FrameError("frame too long")
     if not line.startswith(MAGIC):
         raise FrameError("not a frame")
-    parts = line[len(MAGIC):].split(b" ", 2)
-    if len(parts) != 3:
+    start = len(MAGIC)
+    crc_end = line.find(b" ", start)
+    mac_end = line.find(b" ", crc_end + 1) if crc_end > 0 else -1
+    if crc_end != start + 8 or mac_end < 0:
         raise FrameError("frame has no CRC, MAC and body")
-    crc, mac, body = parts
-    if _crc(body) != crc:
+    mac = line[crc_end + 1:mac_end]
+    if mac != NO_MAC and len(mac) != _MAC_HEX:
+        raise FrameError("MAC is not 64 hex digits or -")
+    body = memoryview(line)[mac_end + 1:]
+    if _crc(body) != line[start:crc_end]:
         raise FrameError("CRC mismatch")
+    if limits is not None:
+        check_shape(line, mac_end + 1, limits[0], limits[1], limits[2])
     try:
-        message = json.loads(body)
+        message = _loads(body)
     except ValueError:
         raise FrameError("body is not JSON")
     if not isinstance(message, dict):
@@ -105,8 +130,65 @@ def decode(line):
     return message, (None if mac == NO_MAC else mac), body
 
 
+def _loads(view):
+    try:
+        return json.loads(view)  # MicroPython parses a memoryview in place
+    except TypeError:  # CPython's json wants bytes
+        return json.loads(bytes(view))
+
+
+def check_shape(data, start, max_depth, max_containers, max_items):
+    """Raise FrameError unless the JSON text data[start:] stays within the
+    limits: nesting depth, number of arrays/objects, number of items (commas)
+    and digits in a number, all counted outside strings.  Strings are skipped
+    with find(), so the cost is one pass over the structure, not the text."""
+    end = len(data)
+    i = start
+    depth = containers = items = run = 0
+    while i < end:
+        quote = data.find(b'"', i)
+        stop = end if quote < 0 else quote
+        for k in range(i, stop):
+            c = data[k]
+            if c == 0x5B or c == 0x7B:  # [ {
+                depth += 1
+                containers += 1
+                if depth > max_depth or containers > max_containers:
+                    raise FrameError("body nests too deep or holds too many lists")
+            elif c == 0x5D or c == 0x7D:  # ] }
+                depth -= 1
+            elif c == 0x2C:  # ,
+                items += 1
+                if items > max_items:
+                    raise FrameError("body holds too many items")
+            if 0x30 <= c <= 0x39:
+                run += 1
+                if run > MAX_NUMBER_CHARS:
+                    raise FrameError("body holds a number too long")
+            else:
+                run = 0
+        if quote < 0:
+            return
+        i = _string_end(data, quote + 1, end) + 1
+        run = 0
+
+
+def _string_end(data, i, end):
+    """Index of the quote closing a JSON string that starts at data[i]."""
+    while True:
+        quote = data.find(b'"', i)
+        if quote < 0:
+            raise FrameError("body has an unterminated string")
+        k = quote - 1
+        while data[k] == 0x5C:  # backslashes before it: an even number means it closes
+            k -= 1
+        if (quote - 1 - k) % 2 == 0:
+            return quote
+        i = quote + 1
+
+
 def mac_valid(key, body, mac):
-    if key is None or mac is None or len(mac) != 64:
+    if key is None or mac is None or len(mac) != _MAC_HEX:
         return False
     return same(hexlify(hmac_sha256(key, body)), mac)
 
@@ -123,33 +205,48 @@ def error(request_id, code, msg, fields=None):
 
 
 class LineSplitter:
-    """Bytes in, complete lines out; an over-long line is dropped, not kept."""
+    """Bytes in, complete lines out, one at a time; an over-long line is
+    dropped, not kept.  `next_line()` is a line (bytearray), None for a line
+    that was too long, or False when no complete line is queued."""
 
     def __init__(self, limit=MAX_FRAME):
         self.limit = limit
+        self.buffer = bytearray()  # the start of a line not yet ended
+        self.overflow = False
+        self.data = b""  # bytes pushed and not yet split
+        self.pos = 0
+
+    def push(self, data):
+        self.data = self.data[self.pos:] + data if self.pos < len(self.data) else data
+        self.pos = 0
+
+    def pending(self):
+        return self.pos < len(self.data) and self.data.find(b"\n", self.pos) >= 0
+
+    def next_line(self):
+        data = self.data
+        end = data.find(b"\n", self.pos)
+        if end < 0:
+            self._keep(self.pos, len(data))
+            self.data, self.pos = b"", 0
+            return False
+        start, self.pos = self.pos, end + 1
+        if self.overflow or len(self.buffer) + end - start > self.limit:
+            line = None  # an over-long line: say so once, keep nothing
+        else:
+            self.buffer.extend(memoryview(data)[start:end])
+            line = self.buffer  # handed over, not copied
+            if line and line[-1] == 0x0D:
+                line = line[:-1]
         self.buffer = bytearray()
         self.overflow = False
+        return line
 
-    def feed(self, data):
-        lines = []
-        start = 0
-        while True:
-            end = data.find(b"\n", start)
-            if end < 0:
-                break
-            chunk = data[start:end]
-            if self.overflow or len(self.buffer) + len(chunk) > self.limit:
-                lines.append(None)  # an over-long line: say so once, keep nothing
-            else:
-                self.buffer.extend(chunk)
-                lines.append(bytes(self.buffer).rstrip(b"\r"))
-            self.buffer = bytearray()
-            self.overflow = False
-            start = end + 1
-        rest = data[start:]
-        if len(self.buffer) + len(rest) > self.limit:
+    def _keep(self, start, end):
+        if self.overflow:
+            return
+        if len(self.buffer) + end - start > self.limit:
             self.overflow = True
             self.buffer = bytearray()
-        elif not self.overflow:
-            self.buffer.extend(rest)
-        return lines
+        else:
+            self.buffer.extend(memoryview(self.data)[start:end])

@@ -8,7 +8,7 @@ log download; the unit does not keep it in RAM otherwise.
 
 import json
 
-from pumpwatch.records import MAGIC, RECORD_FORMAT, crc_text, exists
+from pumpwatch.records import MAGIC, RECORD_FORMAT, crc_text
 
 
 class CorruptRecord(Exception):
@@ -39,28 +39,61 @@ def read_record(path):
 
 
 
-def files(log):
-    """The log's files, oldest first."""
-    names = ["%s.%d" % (log.path, i) for i in range(log.keep, 0, -1)] + [log.path]
-    return [name for name in names if exists(name)]
-
-
 def entries(log):
     """(entries oldest first, number of damaged lines dropped)."""
     found = []
     dropped = 0
-    for name in files(log):
+    for _, name in log.files():
         with open(name, "rb") as f:
-            data = f.read()
-        for line in data.split(b"\n"):
-            if not line:
-                continue
-            entry = parse_line(line)
-            if entry is None:
-                dropped += 1
-            else:
-                found.append(entry)
+            for line in f:
+                line = line.rstrip(b"\n")
+                if not line:
+                    continue
+                entry = parse_line(line)
+                if entry is None:
+                    dropped += 1
+                else:
+                    found.append(entry)
     return found, dropped
+
+
+def log_page(log, cursor, max_bytes):
+    """Raw lines from `cursor` ([file number, byte offset], or None for the
+    oldest), at most `max_bytes` of them, read line by line from flash: the
+    memory used is one page, whatever the size of the log.
+    Returns (lines as text, next cursor, True when the newest line was read)."""
+    files = log.files()
+    if not files:
+        return [], cursor, True
+    numbers = [n for n, _ in files]
+    if cursor is None or cursor[0] < numbers[0]:
+        cursor = [numbers[0], 0]  # from the start, or what was paged from has rotated away
+    lines = []
+    size = 0
+    number, offset = cursor
+    while True:
+        if number not in numbers:
+            later = [n for n in numbers if n > number]
+            if not later:
+                return lines, [number, offset], True
+            number, offset = later[0], 0
+        with open(log.path(number), "rb") as f:
+            f.seek(offset)
+            while True:
+                line = f.readline()
+                if not line:
+                    break
+                if not line.endswith(b"\n"):
+                    break  # being written, or torn: not yet a line
+                if lines and size + len(line) > max_bytes:
+                    return lines, [number, offset], False
+                offset += len(line)
+                size += len(line)
+                lines.append(line[:-1].decode())
+        later = [n for n in numbers if n > number]
+        if not later:
+            return lines, [number, offset], True
+        number, offset = later[0], 0
 
 
 def parse_line(line):

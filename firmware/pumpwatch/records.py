@@ -70,33 +70,62 @@ def remove(path):
 
 
 class EventLog:
-    """Append-only, checksummed, rotated event log."""
+    """Append-only, checksummed event log in numbered files (oldest removed)."""
 
-    def __init__(self, path, max_bytes=32768, keep=3):
-        self.path = path
+    def __init__(self, directory, name="events", max_bytes=32768, keep=4):
+        self.directory = directory
+        self.name = name
         self.max_bytes = max_bytes
         self.keep = keep
+        self.numbers = None  # file numbers in use, oldest first (read once)
 
-    def _size(self):
-        try:
-            return os.stat(self.path)[6]
-        except OSError:
-            return 0
+    def path(self, number):
+        return "%s/%s.%d.log" % (self.directory, self.name, number)
+
+    def files(self):
+        """[(number, path)] oldest first."""
+        if self.numbers is None:
+            self.numbers = _numbers(self.directory, self.name + ".")
+        return [(n, self.path(n)) for n in self.numbers]
 
     def append(self, entry):
         body = json.dumps(entry).encode()
         line = crc_text(body).encode() + b" " + body + b"\n"
-        if self._size() + len(line) > self.max_bytes:
-            self._rotate()
-        with open(self.path, "ab") as f:
+        numbers = self.numbers
+        if numbers is None:
+            numbers = self.numbers = _numbers(self.directory, self.name + ".")
+        if not numbers:
+            numbers.append(1)
+        elif _size(self.path(numbers[-1])) + len(line) > self.max_bytes:
+            numbers.append(numbers[-1] + 1)
+            while len(numbers) > self.keep:
+                remove(self.path(numbers.pop(0)))
+        with open(self.path(numbers[-1]), "ab") as f:
             f.write(line)
 
-    def _rotate(self):
-        oldest = "%s.%d" % (self.path, self.keep)
-        remove(oldest)
-        for index in range(self.keep - 1, 0, -1):
-            older = "%s.%d" % (self.path, index)
-            if exists(older):
-                os.rename(older, "%s.%d" % (self.path, index + 1))
-        if exists(self.path):
-            os.rename(self.path, self.path + ".1")
+    def clear(self):
+        for _, path in self.files():
+            remove(path)
+        self.numbers = []
+
+
+def _size(path):
+    try:
+        return os.stat(path)[6]
+    except OSError:
+        return 0
+
+
+def _numbers(directory, prefix):
+    found = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return found
+    for name in names:
+        if name.startswith(prefix) and name.endswith(".log"):
+            middle = name[len(prefix):-4]
+            if middle.isdigit():
+                found.append(int(middle))
+    found.sort()
+    return found

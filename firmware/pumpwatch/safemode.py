@@ -3,8 +3,9 @@
 Owns the smallest possible loop: sound the medium fault alarm, flash the LED,
 let a short press pause it for 15 minutes, feed the watchdog.  It imports
 nothing but the sound patterns, so a broken settings file or a bug in the
-monitor cannot take it down too.  Leave it by power-cycling the unit (or a
-deploy / sync by the clinic).
+monitor cannot take it down too.  Ctrl-C stays disabled (main.py turned it
+off before any import) and is never turned back on here.  Leave it by
+power-cycling the unit (or a deploy / sync by the clinic).
 """
 
 from pumpwatch import sounds
@@ -34,10 +35,10 @@ class SafeMode:
         if self.started is None:
             self.started = now
             hal.watchdog_start(WATCHDOG_MS)
+            hal.set_interrupt_char(-1)
             try:
                 from pumpwatch import records
-                records.EventLog(hal.flash_root() + "data/events.log").append(
-                    {"e": "fault", "c": "safe_mode", "t": None})
+                records.EventLog(hal.flash_root() + "data").append({"e": "fault", "c": "safe_mode", "t": None})
             except Exception:  # noqa: BLE001 - safe mode must keep sounding whatever fails
                 pass
         if events & EVENT_BUTTON:
@@ -45,7 +46,7 @@ class SafeMode:
                 self.pressed_at = hal.button_changed_at()
             elif self.pressed_at is not None:
                 if hal.ticks_diff(hal.button_changed_at(), self.pressed_at) >= 30:
-                    self.paused_until = now + PAUSE_MS
+                    self.paused_until = hal.ticks_add(now, PAUSE_MS)
                 self.pressed_at = None
         if self.paused_until is not None:
             left = hal.ticks_diff(self.paused_until, now)
@@ -55,7 +56,12 @@ class SafeMode:
                 return left
             self.paused_until = None
             self.started = now
-        freq, led, change = sounds.play(sounds.MEDIUM_ALARM, hal.ticks_diff(now, self.started))
+        elapsed = hal.ticks_diff(now, self.started)
+        repeat = sounds.MEDIUM_ALARM.repeat_ms
+        if elapsed > 1000 * repeat:  # keep the difference far from the tick wrap (2**29 ms)
+            self.started = hal.ticks_add(self.started, elapsed - elapsed % repeat)
+            elapsed %= repeat
+        freq, led, change = sounds.play(sounds.MEDIUM_ALARM, elapsed)
         hal.buzzer(freq)
         hal.led(led)
         return change

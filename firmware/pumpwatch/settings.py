@@ -11,7 +11,10 @@ Inputs with more decimals than that are rounded to it.
 
 `check(doc, as_of, confirmed)` returns (prescription or None, errors,
 warnings); each error is one line "field.path: what is wrong".  It never
-raises on bad input.
+raises on bad input: every number has a ceiling far above any real
+prescription (so 1e306 cannot overflow the fixed-point maths) and must stay
+above zero once scaled (a rate that rounds to 0 ng/day is refused, not
+divided by).
 """
 
 from pumpwatch import timecalc
@@ -29,6 +32,11 @@ MAX_BOLUSES = const(24)
 DOSE_RANGE_MIN_MCG = const(12)
 DOSE_RANGE_MAX_MCG = const(2003)
 DOSE_HIGH_MCG = const(1000)
+# Ceilings far above any real prescription: they bound the arithmetic, the
+# dose-range check is what judges plausibility.
+MAX_RATE_MCG_PER_DAY = const(50000)
+MAX_BOLUS_MCG = const(5000)
+MAX_CONCENTRATION = const(10000)
 COMMERCIAL_CONCENTRATIONS = (500, 2000)
 DEFAULT_REMINDER_DAYS = (14, 7, 3, 1)
 DEFAULT_REMINDER_AT = "10:00"
@@ -141,9 +149,12 @@ class _Checker:
         if maximum is not None and value > maximum:
             self.error(where, "must be at most %s (got %s)" % (_num(maximum), _num(value)))
             return None
-        if isinstance(value, int):
-            return value * scale
-        return int(round(value * scale))
+        scaled = value * scale if isinstance(value, int) else int(round(value * scale))
+        if above is not None and scaled <= above * scale:
+            self.error(where, "%s rounds to %s at the unit's precision (%s)" % (_num(value), _num(above),
+                                                                               _num(1 / scale)))
+            return None
+        return scaled
 
     def integer(self, doc, path, name, minimum, maximum):
         if doc.get(name) is None:
@@ -272,7 +283,7 @@ def _check_pump(c, p, doc):
         return
     p.pump_model = c.text(doc, "pump", "model")
     p.reservoir_ul = c.number(doc, "pump", "reservoir_ml", 1000, above=0, maximum=100)
-    p.low_alarm_ul = c.number(doc, "pump", "low_reservoir_alarm_ml", 1000, minimum=0)
+    p.low_alarm_ul = c.number(doc, "pump", "low_reservoir_alarm_ml", 1000, minimum=0, maximum=100)
     if p.reservoir_ul is not None and p.low_alarm_ul is not None and p.low_alarm_ul >= p.reservoir_ul:
         c.error("pump.low_reservoir_alarm_ml", "must be less than pump.reservoir_ml")
     if "flow_tolerance_pct" in doc:
@@ -283,7 +294,8 @@ def _check_drug(c, p, doc):
     if c.section(doc, "drug", "drug") is None:
         return
     p.drug_name = c.text(doc, "drug", "name")
-    p.concentration_milli = c.number(doc, "drug", "concentration_mcg_per_ml", 1000, above=0)
+    p.concentration_milli = c.number(doc, "drug", "concentration_mcg_per_ml", 1000, above=0,
+                                     maximum=MAX_CONCENTRATION)
     p.max_days = c.integer(doc, "drug", "max_days_in_reservoir", 1, 365)
 
 
@@ -291,7 +303,7 @@ def _check_refill(c, p, doc, as_of):
     if c.section(doc, "refill", "refill") is None:
         return
     p.refill_at = c.instant(doc, "refill", "at")
-    p.refill_volume_ul = c.number(doc, "refill", "volume_ml", 1000, above=0)
+    p.refill_volume_ul = c.number(doc, "refill", "volume_ml", 1000, above=0, maximum=100)
     if "next_appointment" in doc:
         p.next_appointment = c.instant(doc, "refill", "next_appointment")
     if p.refill_volume_ul is not None and p.reservoir_ul and p.refill_volume_ul > p.reservoir_ul:
@@ -316,7 +328,7 @@ def _check_therapy(c, p, doc):
         if c.section(step, path, "step") is None:
             continue
         start = c.time_of_day(step, path, "start")
-        rate = c.number(step, path, "mcg_per_day", 1000, above=0)
+        rate = c.number(step, path, "mcg_per_day", 1000, above=0, maximum=MAX_RATE_MCG_PER_DAY)
         if start is not None and previous is not None and start <= previous:
             c.error(path + ".start", '"%s" must be later than the step before it (steps in time order, '
                     "no duplicates)" % step["start"])
@@ -331,7 +343,7 @@ def _check_therapy(c, p, doc):
         if c.section(bolus, path, "bolus") is None:
             continue
         time_s = c.time_of_day(bolus, path, "time")
-        ng = c.number(bolus, path, "mcg", 1000, above=0)
+        ng = c.number(bolus, path, "mcg", 1000, above=0, maximum=MAX_BOLUS_MCG)
         if time_s is not None and time_s in seen:
             c.error(path + ".time", '"%s" is also the time of therapy.boluses[%d]'
                     % (bolus["time"], seen[time_s]))
@@ -340,7 +352,8 @@ def _check_therapy(c, p, doc):
             p.boluses.append((time_s, ng))
     extra = doc.get("patient_bolus")
     if extra is not None and c.section(extra, "therapy.patient_bolus", "patient_bolus") is not None:
-        p.patient_bolus_ng = c.number(extra, "therapy.patient_bolus", "mcg", 1000, above=0) or 0
+        p.patient_bolus_ng = c.number(extra, "therapy.patient_bolus", "mcg", 1000, above=0,
+                                      maximum=MAX_BOLUS_MCG) or 0
         p.patient_bolus_max = c.integer(extra, "therapy.patient_bolus", "max_per_day", 0, 48) or 0
 
 

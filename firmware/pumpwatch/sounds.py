@@ -59,6 +59,11 @@ LOW_ALARM = Pattern("low", ((C5, 200), (0, 150), (D5, 200)), 16000, (100, 3900),
 BY_PRIORITY = {HIGH: HIGH_ALARM, MEDIUM: MEDIUM_ALARM, LOW: LOW_ALARM}
 
 BOOT_CHIRP = Pattern("boot", ((G5, 120),), None, None)
+# "Press and hold now to pair": a rising-falling trill no alarm uses.
+PAIRING_CHIRP = Pattern("pairing", ((G5, 90), (0, 60), (C5, 90), (0, 60), (G5, 90), (0, 60), (C5, 90)), None,
+                        (90, 60))
+# "Hold 10 s again to erase this unit": two long low tones.
+RESET_CHIRP = Pattern("factory reset?", ((C5, 600), (0, 200), (C5, 600)), None, (600, 200))
 
 
 def _burst_position(pattern, elapsed):

@@ -1,26 +1,51 @@
 """The unit's boot-time work: its settings and its saved alarm state.
 
-Owns loading the stored settings record, importing a settings file placed on
-the flash (e.g. with mpremote), turning the settings into the unit's plan,
-and loading the acknowledgements saved before the last power loss.  Run once
-at boot by Unit; afterwards this module and the therapy modules it used are
-dropped from RAM (`run` ends with that).
+Owns what the first step does: the watchdog and the boot guard, loading the
+stored settings record, importing a settings file placed on the flash (e.g.
+with mpremote), turning the settings into the unit's plan, loading the
+acknowledgements saved before the last power loss, and moving a log kept by
+older firmware into today's files.  Afterwards this module and the therapy
+modules it used are dropped from RAM (`unload`).
+
+Settings are untrusted input even from a paired computer: anything that
+goes wrong while checking them (a bug, MemoryError, an overflow) means "the
+settings are rejected, the old ones stay in force", never a crash loop.
 """
 
 import json
+import os
 import sys
 
-from pumpwatch import readback, records
+from pumpwatch import VERSION, readback, records, sounds
 from pumpwatch.alarm_policy import AlarmPolicy
-from pumpwatch.conditions import NO_SETTINGS, SETTINGS_CORRUPT, SETTINGS_REJECTED, STORAGE_CORRUPT, Schedule
+from pumpwatch.conditions import NO_SETTINGS, SETTINGS_CORRUPT, SETTINGS_REJECTED, STORAGE_CORRUPT, TIME_UNKNOWN
 
 BOOT_ONLY_MODULES = ("pumpwatch.settings", "pumpwatch.forecast", "pumpwatch.schedule", "pumpwatch.timecalc",
                      "pumpwatch.plan", "pumpwatch.readback", "pumpwatch.bootguard", "pumpwatch.startup")
+WATCHDOG_MS = 8000
+_LEGACY_LOG = ("events.log.3", "events.log.2", "events.log.1", "events.log")  # oldest first
 
 
-def run(unit, now):
+def boot(unit):
+    from pumpwatch import bootguard
+
+    hal = unit.hal
+    hal.watchdog_start(WATCHDOG_MS)
+    hal.set_interrupt_char(-1)  # stray bytes and Ctrl-C must not stop monitoring
+    try:
+        os.mkdir(unit.data_dir)
+    except OSError:
+        pass
+    _move_legacy_log(unit)
+    if bootguard.crash_count(hal):
+        unit.healthy_at = unit.uptime + bootguard.HEALTHY_AFTER_MS
+    unit.play_once(sounds.BOOT_CHIRP)
+    now = unit.now_s()
+    if now is None:
+        unit.faults[TIME_UNKNOWN] = unit.since()
     load_settings(unit, now)
-    load_state(unit)
+    load_state(unit, now)
+    unit.log_event({"e": "boot", "cause": hal.reset_cause(), "fw": VERSION, "board": hal.board})
     unload(BOOT_ONLY_MODULES)
 
 
@@ -32,8 +57,8 @@ def load_settings(unit, now):
         unit.faults[SETTINGS_CORRUPT] = unit.since()
         unit.log_event({"e": "fault", "c": SETTINGS_CORRUPT, "detail": str(exc)})
     inbox = _read_text(unit.inbox_path)
-    if inbox is not None and (stored is None or stored.get("crc") != records.crc_of(inbox)):
-        errors = apply(unit, inbox, now)
+    if inbox is not None and not _already_taken(stored, records.crc_of(inbox)):
+        errors = apply(unit, inbox, now, placed=True)
         if errors:
             unit.faults[SETTINGS_REJECTED] = unit.since()
             unit.log_event({"e": "fault", "c": SETTINGS_REJECTED, "detail": errors[:3]})
@@ -49,6 +74,11 @@ def load_settings(unit, now):
         unit.log_event({"e": "fault", "c": SETTINGS_CORRUPT, "detail": errors[:3]})
 
 
+def _already_taken(stored, inbox_crc):
+    """The placed file is the stored settings, or one they replaced: never apply it again."""
+    return stored is not None and inbox_crc in (stored.get("crc"), stored.get("placed_crc"))
+
+
 def use(unit, text, now):
     """Make `text` the unit's therapy (in RAM); the errors if it is not valid."""
     from pumpwatch.plan import make_plan
@@ -57,25 +87,32 @@ def use(unit, text, now):
         plan, errors = make_plan(json.loads(text), now)
     except ValueError:
         plan, errors = None, ["settings: not valid JSON"]
+    except Exception as exc:  # noqa: BLE001 - settings must never crash-loop the unit
+        plan, errors = None, ["settings: could not be checked (%s)" % type(exc).__name__]
     if plan is None:
         return errors
     unit.plan = plan
     unit.settings_crc = records.crc_of(text)
     unit.policy = AlarmPolicy(plan.high_risk)
-    unit.schedule = Schedule(plan.starts)
     return []
 
 
-def apply(unit, text, now):
+def apply(unit, text, now, placed=False):
     """New settings (a placed file or a sync): check, store verbatim, use.
     Returns the errors; nothing changes when there are any."""
     errors = use(unit, text, now)
     if errors:
         return errors
     crc = unit.settings_crc
-    records.write_record(unit.settings_path, {"text": text, "crc": crc})
-    if _read_text(unit.inbox_path) not in (None, text):
-        records.remove(unit.inbox_path)  # an older placed file must not come back at the next boot
+    inbox = _read_text(unit.inbox_path)
+    record = {"text": text, "crc": crc}
+    if inbox is not None:
+        # The record says which placed file it supersedes, so a power cut before the
+        # file is removed can never bring older settings back at the next boot.
+        record["placed_crc"] = records.crc_of(inbox)
+    records.write_record(unit.settings_path, record)
+    if inbox is not None and not placed:
+        records.remove(unit.inbox_path)
     unit.acks = {}
     unit.faults.pop(NO_SETTINGS, None)
     unit.faults.pop(SETTINGS_CORRUPT, None)
@@ -84,7 +121,7 @@ def apply(unit, text, now):
     return []
 
 
-def load_state(unit):
+def load_state(unit, now):
     try:
         state = readback.read_record(unit.state_path)
     except readback.CorruptRecord as exc:
@@ -92,7 +129,20 @@ def load_state(unit):
         unit.log_event({"e": "fault", "c": STORAGE_CORRUPT, "detail": str(exc)})
         state = None
     if state is not None and state.get("settings_crc") == unit.settings_crc:
-        unit.acks = state.get("acks", {})
+        acks = state.get("acks", {})
+        # a pause never outlasts its nominal length from now (the clock may have moved)
+        unit.acks = acks if now is None else unit.policy.cap(acks, now)
+
+
+def _move_legacy_log(unit):
+    """Firmware 0.1 kept events.log, .1, .2, .3 (renamed at each rotation)."""
+    for name in _LEGACY_LOG:
+        path = unit.data_dir + "/" + name
+        if records.exists(path):
+            numbers = [n for n, _ in unit.log.files()]
+            target = unit.log.path(numbers[-1] + 1 if numbers else 1)
+            os.rename(path, target)
+            unit.log.numbers = None
 
 
 def _read_text(path):

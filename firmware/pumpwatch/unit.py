@@ -1,20 +1,21 @@
 """The unit's job, one wake-up at a time: watch the reservoir, remind, alarm.
 
-Owns the behaviour the patient wears the unit for (docs/alarms.md): loading
-the settings, knowing which conditions are in force, sounding the highest
-one, the button (short press acknowledges, long press reads the status out
-in beeps), the event log, and how long to sleep next.  Hardware only through
-the HAL it is given; `step(events)` is called once per wake-up and returns
-the milliseconds to sleep.  Flash is written only when something changes.
+Owns the behaviour the patient wears the unit for (docs/alarms.md): which
+conditions are in force, sounding the highest one, the button's gestures
+(button.py), the event logs, and how long to sleep next.  Hardware only
+through the HAL it is given; `step(events)` is called once per wake-up and
+returns the milliseconds to sleep.  Flash is written only when something
+changes.  Boot-time work is startup.py's, serial traffic service.py's (both
+loaded only when needed).
 
-Serial traffic goes to console.py (loaded on first use).
+Time: wall time from the HAL's clock (None while it is lost), and `uptime`,
+milliseconds since boot summed from tick differences, which never wraps.
+Sound timing and, while the clock is lost, pauses run on uptime.
 """
 
-import os
-
-from pumpwatch import VERSION, records, sounds
+from pumpwatch import button, records, sounds
 from pumpwatch.alarm_policy import AlarmPolicy
-from pumpwatch.conditions import BATTERY_LOW, REMINDER, SETTINGS_REJECTED, STORAGE_CORRUPT, TIME_UNKNOWN, kind_of
+from pumpwatch.conditions import BATTERY_LOW, REMINDER, SETTINGS_REJECTED, STORAGE_CORRUPT, kind_of
 from pumpwatch.events import EVENT_BUTTON, EVENT_SERIAL
 
 try:
@@ -24,9 +25,7 @@ except ImportError:  # CPython
         return x
 
 WATCHDOG_MS = const(8000)
-HEARTBEAT_MS = const(12 * 3600 * 1000)  # battery check on quiet days
-BOUNCE_MS = const(30)
-LONG_PRESS_MS = const(1500)
+HEARTBEAT_MS = const(12 * 3600 * 1000)  # battery check on quiet days; also keeps uptime exact
 BATTERY_LOW_MV = const(3450)
 BATTERY_OK_MV = const(3550)
 
@@ -41,78 +40,79 @@ class Unit:
         self.inbox_path = root + INBOX
         self.settings_path = self.data_dir + "/settings.rec"
         self.state_path = self.data_dir + "/state.rec"
-        self.log = records.EventLog(self.data_dir + "/events.log")
+        self.log = records.EventLog(self.data_dir, "events", 32768, 4)  # evidence
+        self.noise = records.EventLog(self.data_dir, "noise", 4096, 2)  # what strangers can cause
         self.booted = False
         self.plan = None
-        self.schedule = None
         self.policy = AlarmPolicy()
         self.settings_crc = None
         self.acks = {}  # persisted: {condition id: until s | DONE}
-        self.volatile_acks = {}  # faults acknowledged while the time is unknown
-        self.faults = {}  # {fault id: since}
+        self.volatile_acks = {}  # faults acknowledged while the time is unknown (uptime s)
+        self.faults = {}  # {fault id: since (wall s, or uptime s while the time is unknown)}
         self.active_ids = None
         self.sounding = []
         self.top = 0
         self.pattern = None
-        self.pattern_started = 0
-        self.readout = None  # (pattern, started ticks)
-        self.pressed_at = None
+        self.pattern_started = 0  # uptime ms
+        self.readout = None  # (pattern, uptime ms started): a one-off sound over the alarm
+        self.pressed_at = None  # ticks
+        self.request = None  # a button.Request (pairing, factory reset) waiting for a press
         self.buzzer_hz = -1
         self.led_on = None
         self.service = None
-        self.healthy_at = None
+        self.healthy_at = None  # uptime ms after which the boot guard's count is cleared
         self.maintenance_ms = None  # set by a maintenance request: leave the loop after this step
-        self.reset_requested = False
+        self.reset_requested = None  # why the unit must reset after this step
+        self.uptime = 0
+        self._ticks = hal.ticks_ms()
 
     # ------------------------------------------------------------------ wake-up
     def step(self, events):
         """Handle one wake-up; return ms to sleep (None: until an event)."""
         hal = self.hal
         hal.watchdog_feed()
+        self._tick()
         if not self.booted:
-            self._boot()
+            self.booted = True
+            from pumpwatch import startup  # boot-time only: dropped again when done
+            startup.boot(self)
         if events & EVENT_BUTTON:
             self._button()
-        if events & EVENT_SERIAL:
-            self._serial()
+        more = False
+        if events & EVENT_SERIAL or (self.service is not None and self.service.pending()):
+            more = self._serial()
         self._check_battery()
         wake_in = self._evaluate()
-        if self.reset_requested:
+        if self.reset_requested is not None:
+            self._output(0, False)
+            from pumpwatch import bootguard
+            bootguard.expect_reset(hal, self.reset_requested)
             hal.reset()
         if self.maintenance_ms is not None:
             self._output(0, False)
+            from pumpwatch import bootguard
+            bootguard.expect_reset(hal, "maintenance")
             hal.enter_maintenance(self.maintenance_ms)
             return None
         if self.healthy_at is not None:
-            left = hal.ticks_diff(self.healthy_at, hal.ticks_ms())
-            if left <= 0:
+            if self.uptime >= self.healthy_at:
                 from pumpwatch import bootguard
                 bootguard.mark_healthy(hal)
                 self.healthy_at = None
             else:
-                wake_in = _sooner(wake_in, left)
+                wake_in = _sooner(wake_in, self.healthy_at - self.uptime)
+        if self.service is not None:
+            wake_in = _sooner(wake_in, self.service.next_deadline_ms())
+        if more:
+            wake_in = 0  # frames are still queued: handle them in the next step
         return _sooner(wake_in, HEARTBEAT_MS)
 
-    # ------------------------------------------------------------------ boot and settings
-    def _boot(self):
-        hal = self.hal
-        self.booted = True
-        hal.watchdog_start(WATCHDOG_MS)
-        hal.set_interrupt_char(-1)  # stray bytes and Ctrl-C must not stop monitoring
-        _makedirs(self.data_dir)
-        from pumpwatch import bootguard  # boot-time only: dropped again by startup.run()
-        if bootguard.watchdog_resets(hal):
-            self.healthy_at = hal.ticks_ms() + bootguard.HEALTHY_AFTER_MS
-        self.readout = (sounds.BOOT_CHIRP, hal.ticks_ms())
-        now = self.now_s()
-        if now is None:
-            self.faults[TIME_UNKNOWN] = self.since()
-        from pumpwatch import startup  # boot-time only: dropped again by startup.run()
-        startup.run(self, now)
-        cause = hal.reset_cause()
-        self.log_event({"e": "boot", "cause": cause, "fw": VERSION, "board": hal.board})
+    def _tick(self):
+        now = self.hal.ticks_ms()
+        self.uptime += self.hal.ticks_diff(now, self._ticks)
+        self._ticks = now
 
-    def _save_state(self):
+    def save_state(self):
         records.write_record(self.state_path, {"v": 1, "settings_crc": self.settings_crc, "acks": self.acks})
 
     # ------------------------------------------------------------------ time
@@ -121,56 +121,59 @@ class Unit:
         return None if ms is None else ms // 1000
 
     def since(self):
-        """A start time for a fault: wall seconds, or boot-relative while the time is unknown."""
+        """A start time for a fault: wall seconds, or uptime seconds while the time is unknown."""
         now = self.now_s()
-        return now if now is not None else self.hal.ticks_ms() // 1000
+        return now if now is not None else self.uptime // 1000
 
     # ------------------------------------------------------------------ conditions and sound
     def active(self, now):
         found = []
-        if now is not None and self.schedule is not None:
-            found = self.schedule.active(now)
+        if now is not None and self.plan is not None:
+            found = self.plan.schedule.active(now)
         for fault in self.faults:
             found.append((fault, self.faults[fault]))
         return found
 
     def _evaluate(self):
         """Work out what sounds now; drive buzzer and LED; ms until this changes."""
-        hal = self.hal
-        wall_ms = hal.wall_time_ms()
+        wall_ms = self.hal.wall_time_ms()
         now = None if wall_ms is None else wall_ms // 1000
-        policy_now = now if now is not None else hal.ticks_ms() // 1000
+        policy_ms = wall_ms if wall_ms is not None else self.uptime
+        policy_now = policy_ms // 1000
         active = self.active(now)
-        self._log_changes(active, now)
+        self._log_changes(active)
         acks = self.acks if now is not None else self.volatile_acks
         top, sounding, change_at = self.policy.sounding(active, acks, policy_now)
         self.sounding = sounding
         wake_in = None
         if change_at is not None:
-            wake_in = (change_at - policy_now) * 1000 - (wall_ms % 1000 if wall_ms is not None else 0)
-        if now is not None and self.schedule is not None:
-            start = self.schedule.next_start(now)
+            wake_in = change_at * 1000 - policy_ms
+        if now is not None and self.plan is not None:
+            start = self.plan.schedule.next_start(now)
             if start is not None:
                 wake_in = _sooner(wake_in, start * 1000 - wall_ms)
-        ticks = hal.ticks_ms()
         if top != self.top:
             self.top = top
             self.pattern = sounds.BY_PRIORITY.get(top)
-            self.pattern_started = ticks
+            self.pattern_started = self.uptime
         pattern, started = self.pattern, self.pattern_started
         if self.readout is not None:
-            if sounds.finished(self.readout[0], hal.ticks_diff(ticks, self.readout[1])):
+            if sounds.finished(self.readout[0], self.uptime - self.readout[1]):
                 self.readout = None
             else:
                 pattern, started = self.readout
         if pattern is None:
             self._output(0, False)
             return wake_in
-        freq, led, change = sounds.play(pattern, hal.ticks_diff(ticks, started))
+        freq, led, change = sounds.play(pattern, self.uptime - started)
         self._output(freq, led)
         if change is None and pattern is not self.pattern and self.pattern is not None:
             change = 1  # a readout just ended: resume the alarm
         return _sooner(wake_in, change)
+
+    def play_once(self, pattern):
+        """A one-off sound (chirp, readout, test) over whatever sounds now."""
+        self.readout = (pattern, self.uptime)
 
     def _output(self, freq, led):
         if freq != self.buzzer_hz:
@@ -180,7 +183,7 @@ class Unit:
             self.hal.led(led)
             self.led_on = led
 
-    def _log_changes(self, active, now):
+    def _log_changes(self, active):
         ids = [cid for cid, _ in active]
         if self.active_ids is None:
             self.active_ids = ids
@@ -204,30 +207,45 @@ class Unit:
             return
         if self.pressed_at is None:
             return
-        held = hal.ticks_diff(at, self.pressed_at)
-        self.pressed_at = None
-        if held < BOUNCE_MS:
-            return
-        if held < LONG_PRESS_MS:
+        pressed_at, self.pressed_at = self.pressed_at, None
+        kind = button.gesture(hal.ticks_diff(at, pressed_at))
+        request = self.request
+        if request is not None and not request.open():
+            request = self.request = None
+        if kind == button.SHORT:
+            if request is not None and request.what == "reset":
+                self.request = None  # a short press cancels a factory reset
+                self.log_event({"e": "factory_reset_cancelled"})
             self.acknowledge()
-        elif self.service is not None and self.service.pairing_pending():
-            self.service.confirm_pairing()
-            self.readout = (sounds.BOOT_CHIRP, self.hal.ticks_ms())
-        else:
-            self._read_out_status()
+        elif kind == button.LONG:
+            if request is not None and request.what == "pair" and request.confirmed_by(pressed_at) \
+                    and self.service is not None:
+                self.request = None
+                self.service.confirm_pairing()
+                self.play_once(sounds.BOOT_CHIRP)
+            else:
+                self._read_out_status()
+        elif kind == button.HOLD:
+            if request is not None and request.what == "reset" and request.confirmed_by(pressed_at):
+                from pumpwatch import factory
+                factory.erase(self, "button")
+            else:
+                self.request = button.Request(hal, sounds.RESET_CHIRP.length_ms, button.RESET_CONFIRM_WINDOW_MS,
+                                              "reset")
+                self.play_once(sounds.RESET_CHIRP)
+                self.log_event({"e": "factory_reset_armed"})
 
     def acknowledge(self):
         """Acknowledge what sounds now (a short press, or remotely); the ids."""
         if not self.sounding:
             return []
         now = self.now_s()
-        if now is None:
-            self.volatile_acks = self.policy.acknowledge(self.sounding, self.volatile_acks,
-                                                         self.hal.ticks_ms() // 1000)
-            return [cid for cid, _ in self.sounding]
-        self.acks = self.policy.acknowledge(self.sounding, self.acks, now)
-        self._save_state()
         ids = [cid for cid, _ in self.sounding]
+        if now is None:
+            self.volatile_acks = self.policy.acknowledge(self.sounding, self.volatile_acks, self.uptime // 1000)
+            return ids
+        self.acks = self.policy.acknowledge(self.sounding, self.acks, now)
+        self.save_state()
         self.log_event({"e": "ack", "c": ids, "until": [self.acks[cid] for cid in ids]})
         for cid in ids:  # a one-off fault is over once acknowledged
             if cid == STORAGE_CORRUPT or cid == SETTINGS_REJECTED:
@@ -239,8 +257,8 @@ class Unit:
 
         due = None if self.plan is None else self.plan.refill_due_at
         pattern = readout.pattern_for(self.now_s(), due)
-        self.readout = (pattern, self.hal.ticks_ms())
-        self.log_event({"e": "readout", "pattern": pattern.name})
+        self.play_once(pattern)
+        self.log_noise({"e": "readout", "pattern": pattern.name})
 
     # ------------------------------------------------------------------ battery
     def _check_battery(self):
@@ -254,15 +272,23 @@ class Unit:
 
     # ------------------------------------------------------------------ serial (sync protocol)
     def _serial(self):
+        """Handle a bounded number of frames; True when more are queued."""
         if self.service is None:
             from pumpwatch.service import Service
             self.service = Service(self)
-        self.service.feed(self.hal.serial_read())
+        # read more only once the queued frames are handled: the port's own buffer holds the rest
+        return self.service.feed(b"" if self.service.pending() else self.hal.serial_read())
 
-    # ------------------------------------------------------------------ log
+    # ------------------------------------------------------------------ logs
     def log_event(self, entry):
+        """Evidence: kept until more evidence rotates it away."""
         entry["t"] = self.now_s()
         self.log.append(entry)
+
+    def log_noise(self, entry):
+        """What a stranger or a curious finger can cause: its own small log."""
+        entry["t"] = self.now_s()
+        self.noise.append(entry)
 
 
 def _sooner(a, b):
@@ -271,10 +297,3 @@ def _sooner(a, b):
     if b is None:
         return a
     return a if a < b else b
-
-
-def _makedirs(path):
-    try:
-        os.mkdir(path)
-    except OSError:
-        pass

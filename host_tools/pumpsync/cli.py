@@ -60,8 +60,9 @@ def cmd_emulate(args) -> int:
         raise UsageError("--speed must be 0 or more")
     state = args.state or ".emulator/unit"
     try:
-        with Emulator(state_dir=state, start_time=args.start, speed=args.speed) as emu:
-            print(f"PumpWatch emulated unit running; serial port: {emu.port}", flush=True)
+        with Emulator(state_dir=state, start_time=args.start, speed=args.speed, backend=args.backend,
+                      heap_kb=args.heap) as emu:
+            print(f"PumpWatch emulated unit ({args.backend}) running; serial port: {emu.port}", flush=True)
             print(f"state (flash, clock): {emu.state_dir}; Ctrl-C stops it", flush=True)
             try:
                 while True:
@@ -130,8 +131,11 @@ def _add_unit_commands(commands):
     p = add("ports", uc.cmd_ports, "list serial ports and which may be a PumpWatch unit",
             "List serial ports with USB VID:PID, serial number and a guess of the board.", with_port=False)
     p.add_argument("--json", action="store_true", help="print JSON")
-    add("pair", uc.cmd_pair, "pair this computer with a unit (needs a long press on the unit)",
-        "Give the unit a new key; it keeps it only if its button is long-pressed within 30 s.")
+    p = add("pair", uc.cmd_pair, "pair this computer with a unit (needs a long press on the unit)",
+            "Give the unit a new key; it keeps it only if its button is long-pressed within 30 s, the press "
+            "beginning after the unit's pairing trill.  A paired unit takes a new key only from a computer "
+            "it already trusts.")
+    p.add_argument("--name", metavar="NAME", help="what the unit calls this computer (default: its host name)")
     p = add("status", uc.cmd_status, "unit id, firmware, clock, alarms, battery and the unit's forecast",
             "Read the unit's status: clock and drift, active and sounding conditions, battery, and its own "
             "forecast (the same keys as pumpsync forecast --json).")
@@ -141,9 +145,10 @@ def _add_unit_commands(commands):
             "need --confirm), show before/after, write, read back, set the clock, print the new refill due date.")
     p.add_argument("settings", metavar="SETTINGS.json")
     p.add_argument("--confirm", action="append", metavar="CHECK",
-                   choices=["dose-range", *sync_checks.SYNC_CONFIRMATIONS],
+                   choices=["dose-range", *sync_checks.SYNC_CONFIRMATIONS, uc.CONFIRM_CLOCK_JUMP],
                    help="accept a check that would stop the sync: dose-range, dose-change, "
-                        "concentration-change, older-refill")
+                        "concentration-change, older-refill, clock-jump (the unit's clock is more than 3 h "
+                        "from this computer's)")
     p.add_argument("--yes", action="store_true", help="do not ask 'proceed?' (the --confirm checks still apply)")
     p.add_argument("--returned-ml", type=float, metavar="ML",
                    help="volume drained from the pump before refilling: reconcile it with the expected one")
@@ -164,6 +169,8 @@ def _add_unit_commands(commands):
     time_sub = time_cmd.add_subparsers(dest="time_command", metavar="ACTION", required=True)
     p = time_sub.add_parser("set", parents=[shared], help="set the unit's clock from this computer's",
                             description="Set the unit's clock (UTC) from this computer's clock.")
+    p.add_argument("--confirm", action="append", metavar="CHECK", choices=[uc.CONFIRM_CLOCK_JUMP],
+                   help="clock-jump: move the clock by more than 3 h, or to before the unit's refill")
     p.set_defaults(handler=uc.cmd_time_set)
     alarm_cmd = commands.add_parser("alarm", help="alarm sounds", description="Play alarm sounds.")
     alarm_sub = alarm_cmd.add_subparsers(dest="alarm_command", metavar="ACTION", required=True)
@@ -211,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     emulate = commands.add_parser(
         "emulate", help="run an emulated PumpWatch unit on a pseudo-terminal",
-        description="Boot the real firmware under MicroPython (WebAssembly) with simulated hardware "
+        description="Boot the real firmware under MicroPython (WebAssembly, or the unix port) with simulated hardware "
                     "and expose its USB serial port as a pseudo-terminal that pumpsync, pyserial and "
                     "mpremote open like a real port.  Runs until Ctrl-C.")
     emulate.add_argument("--state", metavar="DIR",
@@ -220,6 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
     emulate.add_argument("--speed", type=float, default=1.0, metavar="X",
                          help="virtual seconds per real second (default 1; 0 freezes time)")
     emulate.add_argument("--start", metavar="ISO", help="virtual time at start (default now)")
+    emulate.add_argument("--backend", choices=["wasm", "unix"], default="wasm",
+                         help="wasm: the WebAssembly port, flash = DIR/flash/ (default); unix: the unix port "
+                              "with a real heap cap and a littlefs image DIR/flash.img, running the .mpy build")
+    emulate.add_argument("--heap", type=int, default=128, metavar="KB",
+                         help="the unix backend's heap in KB (default 128; the wasm heap grows)")
     emulate.set_defaults(handler=cmd_emulate)
     _add_unit_commands(commands)
 

@@ -3,12 +3,18 @@
 Owns the host end of the sync protocol (frames from the core's
 `pumpwatch.protocol`, so there is one implementation of the wire format):
 opening the port without resetting an ESP32 (DTR/RTS untouched), request /
-reply matching by id, and authenticated writes (fresh nonce + HMAC with the
-paired key).  Errors are `UnitError` with one sentence a nurse can act on.
+reply matching by id, authenticated writes (fresh nonce + HMAC with the
+paired key), and checking that the unit's replies to a paired computer carry
+its MAC over the request's nonce or challenge, so a device that merely claims
+a paired unit's id cannot report a sync it never did.  Text from the unit is
+made printable (`printable`) before it reaches a terminal.  Errors are
+`UnitError` with one sentence a nurse can act on.
 """
 
 from __future__ import annotations
 
+import re
+import secrets
 import time
 
 import serial
@@ -16,15 +22,24 @@ import serial
 from pumpwatch import protocol
 
 DEFAULT_TIMEOUT_S = 5.0
+_UNIT_ID = re.compile(r"[0-9a-f]{12}")
+_NOT_PRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(value) -> str:
+    """Text from a unit, safe for a terminal: control and bidi characters
+    (escape sequences) are shown as \\xNN / \\uNNNN, never sent raw."""
+    text = value if isinstance(value, str) else str(value)
+    return _NOT_PRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 class UnitError(Exception):
     """A request failed; `code` is the protocol error code (or a local one)."""
 
     def __init__(self, message: str, code: str = "failed", fields: list | None = None):
-        super().__init__(message)
-        self.code = code
-        self.fields = fields or []
+        super().__init__(printable(message))
+        self.code = printable(code)
+        self.fields = [printable(f) for f in fields] if isinstance(fields, list) else []
 
 
 def open_serial(port: str, timeout: float = DEFAULT_TIMEOUT_S) -> serial.Serial:
@@ -47,15 +62,19 @@ def open_serial(port: str, timeout: float = DEFAULT_TIMEOUT_S) -> serial.Serial:
 
 
 class UnitClient:
-    def __init__(self, port: str, key: bytes | None = None, timeout: float = DEFAULT_TIMEOUT_S):
+    def __init__(self, port: str, key: bytes | None = None, timeout: float = DEFAULT_TIMEOUT_S,
+                 key_name: str | None = None):
         self.port = port
         self.key = key
+        self.key_name = key_name
         self.timeout = timeout
         self.link = open_serial(port, timeout)
         self.next_id = int(time.time() * 1000) % 1_000_000
         self.bytes_sent = 0
         self.bytes_received = 0
         self._pending = b""
+        # A stray byte left on the line would glue onto our first frame: end it.
+        self.link.write(b"\n")
         self.link.reset_input_buffer()
 
     def close(self):
@@ -68,30 +87,51 @@ class UnitClient:
         self.close()
 
     # ------------------------------------------------------------------ requests
-    def call(self, method: str, args: dict | None = None, timeout: float | None = None) -> dict:
-        """An open (read) request; the reply's result."""
-        return self._exchange({"m": method, "a": args or {}}, None, timeout)
+    def call(self, method: str, args: dict | None = None, timeout: float | None = None,
+             verified: bool = False) -> dict:
+        """A read; `verified` (with a key): the unit must MAC its reply over our challenge."""
+        body: dict = {"m": method, "a": args or {}}
+        if verified and self.key is not None:
+            body["challenge"] = secrets.token_hex(16)
+            body["kid"] = self.key_name
+            return self._exchange(body, None, timeout, body["challenge"])
+        return self._exchange(body, None, timeout, None)
 
     def write(self, method: str, args: dict | None = None, timeout: float | None = None) -> dict:
-        """An authenticated request: a fresh nonce, then the MAC'd frame."""
+        """An authenticated request: a fresh nonce, then the MAC'd frame; the reply must carry
+        the unit's MAC over that nonce."""
         if self.key is None:
             raise UnitError("this computer has no key for the unit: pair it first (pumpsync pair)",
                             protocol.UNAUTHORISED)
         nonce = self.call("nonce")["nonce"]
-        return self._exchange({"m": method, "a": args or {}, "nonce": nonce}, self.key, timeout)
+        body = {"m": method, "a": args or {}, "nonce": nonce}
+        if self.key_name is not None:
+            body["kid"] = self.key_name
+        return self._exchange(body, self.key, timeout, nonce)
 
-    def _exchange(self, body: dict, key: bytes | None, timeout: float | None) -> dict:
+    def _exchange(self, body: dict, key: bytes | None, timeout: float | None, expect: str | None) -> dict:
         self.next_id += 1
         request = {"v": protocol.VERSION, "id": self.next_id, **body}
         frame = protocol.encode(request, key)
         self.link.write(frame)
         self.bytes_sent += len(frame)
-        reply = self._read_reply(self.next_id, timeout or self.timeout)
+        reply, mac, reply_body = self._read_reply(self.next_id, timeout or self.timeout)
+        err: dict = reply["err"] if isinstance(reply.get("err"), dict) else {}
+        refused_before_auth = not reply.get("ok") and err.get("code") == protocol.UNAUTHORISED
+        if expect is not None and not refused_before_auth:
+            if not protocol.mac_valid(self.key, reply_body, mac) or reply.get("n") != expect:
+                raise UnitError(f"the reply on {self.port} is not signed with this computer's key: it may not "
+                                "be the unit you paired with (nothing is recorded as done); check the unit and "
+                                "pair again if it was factory-reset", "unauthenticated_reply")
         if not reply.get("ok"):
-            err = reply.get("err", {})
             raise UnitError(err.get("msg", "the unit refused the request"), err.get("code", "failed"),
                             err.get("fields"))
-        return reply["r"]
+        result = reply.get("r")
+        if not isinstance(result, dict):
+            raise UnitError("the unit's reply has no result", protocol.BAD_FRAME)
+        if "unit_id" in result and not _UNIT_ID.fullmatch(str(result["unit_id"])):
+            raise UnitError("the device's id is not a PumpWatch unit id", protocol.BAD_FRAME)
+        return result
 
     def send_raw(self, frame: bytes):
         self.link.write(frame)
@@ -107,7 +147,7 @@ class UnitClient:
             if line is None:
                 break
             try:
-                replies.append(protocol.decode(line)[0])
+                replies.append(decode_reply(line)[0])
             except protocol.FrameError:
                 replies.append({"_undecodable": line})
         return replies
@@ -124,7 +164,8 @@ class UnitClient:
         line, self._pending = self._pending.split(b"\n", 1)
         return line.rstrip(b"\r")
 
-    def _read_reply(self, request_id: int, timeout: float) -> dict:
+    def _read_reply(self, request_id: int, timeout: float):
+        """(message, mac, body) of the reply to `request_id`."""
         deadline = time.monotonic() + timeout
         while True:
             line = self._read_line(deadline)
@@ -134,8 +175,14 @@ class UnitClient:
             if not line.startswith(protocol.MAGIC):
                 continue
             try:
-                message = protocol.decode(line)[0]
+                message, mac, body = decode_reply(line)
             except protocol.FrameError as exc:
                 raise UnitError(f"the unit's reply was damaged ({exc}): try again", protocol.BAD_FRAME) from None
             if message.get("id") in (request_id, None):
-                return message
+                return message, mac, bytes(body)
+
+
+def decode_reply(line: bytes):
+    """A reply frame: the unit's replies (log pages, status) are bigger than
+    the request shapes it accepts, so only the frame checks apply here."""
+    return protocol.decode(line, limits=None)

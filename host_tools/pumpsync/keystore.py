@@ -1,15 +1,19 @@
 """Per-unit keys on this computer: which units it may change, and with what.
 
 Owns the key file (JSON, readable by this user only): {"units": {unit_id:
-{"key": hex, "paired_at": ISO}}}.  Default location: the user's config
-directory (platformdirs); `--keystore PATH` overrides it.
+{"key": hex, "name": the name the unit knows this computer by, "paired_at":
+ISO}}}.  Default location: the user's config directory (platformdirs);
+`--keystore PATH` overrides it.  Written as a new temporary file (O_EXCL,
+mode 0600, never through a link someone left there), then renamed.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
+import socket
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -31,25 +35,67 @@ class Keystore:
             return {"units": {}}
         except (OSError, ValueError) as exc:
             raise OSError(f"the keystore {self.path} cannot be read ({exc}); fix or move it") from None
-        return data if isinstance(data.get("units"), dict) else {"units": {}}
+        if not isinstance(data, dict) or not isinstance(data.get("units"), dict):
+            raise OSError(f"the keystore {self.path} is not a pumpsync keystore; fix or move it")
+        return data
+
+    def _entry(self, unit_id: str) -> dict | None:
+        entry = self._read()["units"].get(unit_id)
+        if entry is None:
+            return None
+        try:
+            bytes.fromhex(entry["key"])
+        except (TypeError, KeyError, ValueError):
+            raise OSError(f"the keystore {self.path} has a damaged entry for unit {unit_id}; pair again") from None
+        return entry
 
     def key_for(self, unit_id: str) -> bytes | None:
-        entry = self._read()["units"].get(unit_id)
+        entry = self._entry(unit_id)
         return bytes.fromhex(entry["key"]) if entry else None
+
+    def name_for(self, unit_id: str) -> str | None:
+        """The name the unit knows this computer's key by (firmware 0.1 keys: "first computer")."""
+        entry = self._entry(unit_id)
+        return entry.get("name", "first computer") if entry else None
+
+    @staticmethod
+    def default_name() -> str:
+        """This computer's name as the unit will list it (letters, digits, . _ - and space)."""
+        name = re.sub(r"[^A-Za-z0-9 ._-]", "-", socket.gethostname())[:32].strip()
+        return name or "pumpsync"
 
     @staticmethod
     def new_key() -> bytes:
         return secrets.token_bytes(32)
 
-    def store(self, unit_id: str, key: bytes):
+    def store(self, unit_id: str, key: bytes, name: str = "first computer"):
         data = self._read()
-        data["units"][unit_id] = {"key": key.hex(),
+        data["units"][unit_id] = {"key": key.hex(), "name": name,
                                   "paired_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        self._write(data)
+
+    def forget(self, unit_id: str):
+        data = self._read()
+        if data["units"].pop(unit_id, None) is not None:
+            self._write(data)
+
+    def _write(self, data: dict):
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
+        try:
+            os.unlink(tmp)  # a leftover (or a planted link) is removed, never followed
+        except FileNotFoundError:
+            pass
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(data, f, indent=2)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
+            raise

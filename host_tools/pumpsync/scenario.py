@@ -23,7 +23,7 @@ from pumpwatch.forecast import Forecast
 from pumpsync import settings_file
 from pumpsync.emulator import Emulator, install_firmware
 
-EVENT_LOG = "data/events.log"
+EVENT_LOG_DIR = "data"
 
 
 def prepare_unit(state_dir: Path, settings_path: Path, compiled: bool = False) -> tuple[dict, Forecast]:
@@ -104,7 +104,7 @@ def pair_and_sync(emu: Emulator, settings_path: Path, work: Path):
                               settings=str(settings_path))
     session = unit_commands.Session(args)
     try:
-        unit_commands.pair_unit(session, while_waiting=lambda: emu.press(2000))
+        unit_commands.pair_unit(session, while_waiting=lambda: (emu.advance(1), emu.press(2000)))
         loaded, text = unit_commands.checked_settings(args, int(emu.now()))
         unit_commands.sync_unit(session, args, loaded, text, emu.now)
     finally:
@@ -130,7 +130,7 @@ def run_cycle(state_dir: Path, settings_path: Path, after_empty_s: float = 3600,
         quiet = _quiet_days(emu, forecast, start)
         live_until(emu, end, patient, ack_after_s)
         wall = time.perf_counter() - began
-        entries, _ = readback.entries(records.EventLog(str(emu.flash_dir / EVENT_LOG)))
+        entries, _ = readback.entries(records.EventLog(str(emu.flash_dir / EVENT_LOG_DIR)))
         return CycleResult(document, forecast, patient, entries, emu.buzzer_log(), emu.stats(), wall,
                            start, end, quiet)
 

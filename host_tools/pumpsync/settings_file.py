@@ -49,7 +49,11 @@ def parse(text: str, as_of: int | None, confirmed=(), source: str = "settings") 
     errors = resolve_timezone(document)
     if errors:
         return LoadedSettings(document, None, errors)
-    prescription, errors, warnings = core_settings.check(document, as_of, confirmed)
+    try:
+        prescription, errors, warnings = core_settings.check(document, as_of, confirmed)
+    except Exception as exc:  # noqa: BLE001 - the unit rejects such a file too (startup.use)
+        return LoadedSettings(document, None, [f"{source}: could not be checked ({type(exc).__name__}); "
+                                               "nothing was accepted"])
     return LoadedSettings(document, prescription, errors, warnings)
 
 

@@ -20,12 +20,15 @@ from pumpwatch.settings import check as check_settings
 
 from pumpsync import ports as port_lookup
 from pumpsync import settings_file, sync_checks
-from pumpsync.client import UnitClient, UnitError
+from pumpsync.client import UnitClient, UnitError, printable
 from pumpsync.history import History
 from pumpsync.keystore import Keystore
 from pumpsync.progress import Progress
 
 PAIR_WAIT_S = 30
+MAX_CLOCK_JUMP_S = 3 * 3600  # the unit refuses a bigger jump unless the nurse confirms it (clock.py)
+CONFIRM_CLOCK_JUMP = "clock-jump"
+MAX_LOG_PAGES = 2000  # a unit that never says "done" cannot keep us paging
 
 
 class CommandFailed(Exception):
@@ -50,6 +53,7 @@ class Session:
         self.hello = self.client.call("hello")
         self.unit_id = self.hello["unit_id"]
         self.client.key = self.keystore.key_for(self.unit_id)
+        self.client.key_name = self.keystore.name_for(self.unit_id)
         if need_key and self.client.key is None:
             self.close()
             raise CommandFailed(f"unit {self.unit_id} is not paired with this computer: run pumpsync pair first")
@@ -65,7 +69,9 @@ def _print_json(value):
 
 
 def _iso(epoch):
-    return None if epoch is None else timecalc.format_iso(epoch)
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or not 0 <= epoch < 2**33:
+        return None
+    return timecalc.format_iso(epoch)
 
 
 # ---------------------------------------------------------------------- ports
@@ -86,42 +92,55 @@ def cmd_ports(args) -> int:
 def cmd_pair(args) -> int:
     session = Session(args)
     try:
-        return pair_unit(session)
+        return pair_unit(session, name=args.name)
     finally:
         session.close()
 
 
-def pair_unit(session: Session, while_waiting=None) -> int:
-    """Pair: a new key, kept by the unit only after a long press there.
+def pair_unit(session: Session, while_waiting=None, name: str | None = None) -> int:
+    """Pair: a new key, kept by the unit only after a long press there that starts
+    after its pairing chirp.  A paired unit takes a new key only from a computer it
+    already trusts (this one re-pairing), never from a stranger.
     `while_waiting()` is called once the unit waits (a simulation presses then)."""
     key = Keystore.new_key()
-    session.client.call("pair", {"key": key.hex()})
-    print(f"Unit {session.unit_id}: press and HOLD the unit's button for 2 seconds now "
+    name = name or session.client.key_name or Keystore.default_name()
+    if session.hello.get("paired"):
+        if session.client.key is None:
+            session.history.record("pair", session.unit_id, "refused", reason="already paired elsewhere")
+            raise CommandFailed(f"unit {session.unit_id} is already paired with another computer: add this one "
+                                "from there (pumpsync keys add), or factory-reset the unit on the unit itself "
+                                "(hold the button 10 s, then 10 s again after the two low tones)")
+        started = session.client.write("key_add", {"key": key.hex(), "name": name})
+    else:
+        started = session.client.call("pair", {"key": key.hex(), "name": name})
+    print(f"Unit {session.unit_id}: after the trill, press and HOLD the unit's button for 2 seconds "
           f"(within {PAIR_WAIT_S} s)...", flush=True)
     if while_waiting is not None:
         while_waiting()
     progress = Progress(PAIR_WAIT_S, "waiting for the long press")
-    started = time.monotonic()
+    began = time.monotonic()
     while True:
         state = session.client.call("pair_status")["state"]
         if state == "paired":
             break
-        if state in ("expired", "none") or time.monotonic() - started > PAIR_WAIT_S + 2:
+        if state in ("expired", "none") or time.monotonic() - began > PAIR_WAIT_S + 2:
             session.history.record("pair", session.unit_id, "failed", reason="no long press")
             raise CommandFailed("no long press on the unit within 30 s: pairing cancelled, nothing changed")
-        progress.update(time.monotonic() - started)
+        progress.update(time.monotonic() - began)
         time.sleep(0.2)
     progress.done()
-    session.keystore.store(session.unit_id, key)
-    session.client.key = key
-    session.history.record("pair", session.unit_id, "ok", port=session.port)
-    print(f"Paired: this computer may now change unit {session.unit_id} (key in {session.keystore.path})")
+    session.client.key, session.client.key_name = key, name
+    session.client.call("keys", verified=True)  # proves the unit stored *our* key
+    session.keystore.store(session.unit_id, key, name)
+    session.history.record("pair", session.unit_id, "ok", port=session.port, name=name)
+    print(f"Paired: this computer ({printable(name)}) may now change unit {session.unit_id} "
+          f"(key in {session.keystore.path})")
     return 0
 
 
 # ---------------------------------------------------------------------- status
 def unit_status(session: Session) -> dict:
-    status = session.client.call("status")
+    status = session.client.call("status", verified=True)
     host_now = time.time()
     unit_now = status.get("time")
     return {
@@ -145,12 +164,12 @@ def cmd_status(args) -> int:
         return 0
     clock = result["clock"]
     drift = "unknown (clock lost: run pumpsync time set)" if clock["drift_s"] is None else f"{clock['drift_s']:+.0f} s"
-    print(f"unit {result['unit_id']}  firmware {result['firmware']}  board {result['board']}  "
+    print(f"unit {result['unit_id']}  firmware {printable(result['firmware'])}  board {printable(result['board'])}  "
           f"{'paired with this computer' if result['paired_here'] else 'NOT paired with this computer'}")
     print(f"  clock      {clock['unit'] or 'unknown'} (drift vs this computer {drift})")
     print(f"  battery    {result['battery_mv'] or '?'} mV")
-    print(f"  sounding   {', '.join(f'{c} ({p})' for c, p in result['sounding']) or 'nothing'}")
-    print(f"  active     {', '.join(result['active']) or 'nothing'}")
+    print(f"  sounding   {printable(', '.join(f'{c} ({p})' for c, p in result['sounding'])) or 'nothing'}")
+    print(f"  active     {printable(', '.join(result['active'])) or 'nothing'}")
     if result["forecast"]:
         f = result["forecast"]
         print(f"  remaining  {f['volume_ml']:.3f} mL (nominal {f['volume_ml_nominal']:.3f} mL)")
@@ -160,7 +179,7 @@ def cmd_status(args) -> int:
 
 # ---------------------------------------------------------------------- sync
 def _unit_settings(session: Session):
-    text = session.client.call("settings_get")["text"]
+    text = session.client.call("settings_get", verified=True)["text"]
     if text is None:
         return None, None
     prescription, _, _ = check_settings(json.loads(text), None)
@@ -178,7 +197,7 @@ def _ask(question: str, assume_yes: bool) -> bool:
 
 
 def _reconcile(session: Session, returned_ml: float, flag_pct: float, before) -> dict:
-    status = session.client.call("status")
+    status = session.client.call("status", verified=True)
     forecast = status.get("forecast")
     if forecast is None or before is None:
         raise CommandFailed("the unit has no settings or no clock, so there is no expected volume to compare with")
@@ -226,8 +245,30 @@ def checked_settings(args, now: int):
     return loaded, text
 
 
+def check_clock_jump(session: Session, host_now: int, confirmed, refill_at: int | None = None,
+                     kind: str = "time_set"):
+    """Refuse to move the unit's clock by more than a few hours, or to before its
+    stored refill, unless the nurse confirmed it (the unit refuses it too)."""
+    if CONFIRM_CLOCK_JUMP in (confirmed or ()):
+        return True
+    unit_time = session.hello.get("time")
+    if unit_time is not None and abs(host_now - unit_time) > MAX_CLOCK_JUMP_S:
+        session.history.record(kind, session.unit_id, "refused", reason="clock jump",
+                               unit_time=unit_time, host_time=host_now)
+        raise CommandFailed(f"this computer's clock ({_iso(host_now)}) and the unit's ({_iso(unit_time)}) are "
+                            f"{abs(host_now - unit_time) / 3600:.1f} h apart: check this computer's clock; if it "
+                            f"is right, add --confirm {CONFIRM_CLOCK_JUMP}", bad_input=True)
+    if refill_at is not None and host_now < refill_at:
+        session.history.record(kind, session.unit_id, "refused", reason="before the refill")
+        raise CommandFailed(f"this computer's clock ({_iso(host_now)}) is before the refill the unit has on "
+                            f"record ({_iso(refill_at)}): check this computer's clock; if it is right, add "
+                            f"--confirm {CONFIRM_CLOCK_JUMP}", bad_input=True)
+    return False
+
+
 def sync_unit(session: Session, args, loaded, text: str, clock) -> int:
     """Compare, confirm, write, verify, set the clock (from `clock()`), report."""
+    jump_ok = check_clock_jump(session, int(clock()), args.confirm, kind="sync")
     before_text, before = _unit_settings(session)
     checks = sync_checks.required_confirmations(before, loaded.prescription)
     missing = [c for c in checks if c.name not in (args.confirm or ())]
@@ -260,12 +301,12 @@ def sync_unit(session: Session, args, loaded, text: str, clock) -> int:
         session.history.record("sync", session.unit_id, "failed", before_text, text, reason=str(exc),
                                fields=exc.fields)
         raise CommandFailed(f"the unit refused the settings: {exc} {fields}".strip()) from None
-    readback_text = session.client.call("settings_get")["text"]
+    readback_text = session.client.call("settings_get", verified=True)["text"]
     if readback_text != text:
         session.history.record("sync", session.unit_id, "failed", before_text, text, reason="read-back differs")
         raise CommandFailed("the settings read back from the unit differ from what was sent: sync again")
-    session.client.write("time_set", {"epoch": int(clock())})
-    status = session.client.call("status")
+    session.client.write("time_set", {"epoch": int(clock()), "jump_ok": jump_ok})
+    status = session.client.call("status", verified=True)
     due = _iso(status["refill_due_at"])
     session.history.record("sync", session.unit_id, "ok", before_text, text, refill_due_at=due,
                            confirmed=list(args.confirm or ()), reconciliation=reconciliation)
@@ -289,26 +330,39 @@ def cmd_refill(args) -> int:
 
 
 # ---------------------------------------------------------------------- log
-def download_log(client: UnitClient, page: int = 400) -> list[dict]:
-    entries, start, total = [], 0, None
-    progress = None
-    while total is None or start < total:
-        reply = client.call("log", {"from": start, "limit": page})
-        total = reply["total"]
-        if progress is None and total > page:
-            progress = Progress(total, "downloading the event log")
-        for line in reply["lines"]:
-            entry = readback.parse_line(line.encode())
-            if entry is not None:
+def download_log(client: UnitClient, which: str = "events") -> list[dict]:
+    """Every entry of one of the unit's logs, page by page; always ends (a unit
+    that never says it is done, or does not move on, is cut off)."""
+    entries, cursor = [], None
+    progress = Progress(MAX_LOG_PAGES, f"downloading the {which} log")
+    for page in range(MAX_LOG_PAGES):
+        reply = client.call("log", {"log": which, "cursor": cursor})
+        lines: list = reply["lines"] if isinstance(reply.get("lines"), list) else []
+        for line in lines:
+            entry = readback.parse_line(line.encode()) if isinstance(line, str) else None
+            if isinstance(entry, dict):
                 entries.append(entry)
-        start = reply["next"]
-        if progress:
-            progress.update(start)
-        if not reply["lines"]:
+        if reply.get("done") is True or (not lines and reply.get("cursor") == cursor):
             break
-    if progress:
-        progress.done()
+        cursor = reply.get("cursor")
+        if page > 3:
+            progress.update(page)
+    progress.done()
     return entries
+
+
+def download_logs(client: UnitClient) -> list[dict]:
+    """The evidence log and the noise log, merged in time order (entries whose
+    time was unknown stay after the entry before them)."""
+    merged = []
+    for which in ("events", "noise"):
+        last = 0
+        for order, entry in enumerate(download_log(client, which)):
+            t = entry.get("t")
+            last = t if isinstance(t, (int, float)) else last
+            merged.append((last, which != "events", order, entry))
+    merged.sort(key=lambda item: item[:3])
+    return [entry for *_, entry in merged]
 
 
 def cmd_log(args) -> int:
@@ -319,26 +373,27 @@ def cmd_log(args) -> int:
             raise CommandFailed(f'--since: "{args.since}" is not an ISO 8601 time with Z or an offset', True)
     session = Session(args)
     try:
-        entries = download_log(session.client)
+        entries = download_logs(session.client)
         session.history.record("log_download", session.unit_id, "ok", events=len(entries))
     finally:
         session.close()
     if since is not None:
-        entries = [e for e in entries if e.get("t") is not None and e["t"] >= since]
+        entries = [e for e in entries if isinstance(e.get("t"), (int, float)) and e["t"] >= since]
     if args.csv:
         with open(args.csv, "w", newline="") as f:
             writer = csv.writer(f)
             writer.writerow(["time_utc", "event", "details"])
             for e in entries:
                 details = {k: v for k, v in e.items() if k not in ("t", "e")}
-                writer.writerow([_iso(e.get("t")) or "", e.get("e"), json.dumps(details)])
+                writer.writerow([_iso(e.get("t")) or "", printable(e.get("e")), json.dumps(details)])
         print(f"{len(entries)} events written to {args.csv}")
     elif args.json:
         _print_json(entries)
     else:
         for e in entries:
-            details = " ".join(f"{k}={v}" for k, v in e.items() if k not in ("t", "e"))
-            print(f"{_iso(e.get('t')) or '(time unknown)      '}  {e.get('e'):<14} {details}")
+            details = printable(" ".join(f"{k}={v}" for k, v in e.items() if k not in ("t", "e")))
+            stamp = _iso(e["t"]) if isinstance(e.get("t"), int) else "(time unknown)      "
+            print(f"{stamp}  {printable(e.get('e')):<14} {details}")
     return 0
 
 
@@ -355,7 +410,16 @@ def _write_and_record(args, method: str, params: dict, **detail) -> tuple[str, d
 
 
 def cmd_time_set(args) -> int:
-    _, result = _write_and_record(args, "time_set", {"epoch": int(time.time())})
+    session = Session(args, need_key=True)
+    try:
+        _, settings = _unit_settings(session)
+        host_now = int(time.time())
+        jump_ok = check_clock_jump(session, host_now, getattr(args, "confirm", None),
+                                   settings.refill_at if settings is not None else None)
+        result = session.client.write("time_set", {"epoch": host_now, "jump_ok": jump_ok})
+        session.history.record("time_set", session.unit_id, "ok", was=result["was"], jump_ok=jump_ok)
+    finally:
+        session.close()
     was = "unknown" if result["was"] is None else f"{result['was'] - result['time']:+d} s off"
     print(f"unit clock set to {_iso(result['time'])} (it was {was})")
     return 0

@@ -48,23 +48,31 @@ def wait_for_boot(emu, boots_before: int, timeout: float = 10):
 
 
 def pair(emu, client):
-    """Pair `client` with an emulated unit: a new key, and the long press that proves presence."""
+    """Pair `client` with an emulated unit: a new key, and the long press (after the chirp) that proves presence."""
     import os
 
     key = os.urandom(32)
-    client.call("pair", {"key": key.hex()})
+    started = client.call("pair", {"key": key.hex(), "name": "test bench"})
+    emu.advance(started["press_after_ms"] / 1000)
     emu.press(2000)
     assert client.call("pair_status")["state"] == "paired"
-    client.key = key
+    client.key, client.key_name = key, "test bench"
     return key
 
 
+_TEST_KEYS: dict = {}  # state_dir -> the key a test paired that unit with
+
+
 def enter_maintenance(emu, minutes: int = 10):
-    """Pair and ask for maintenance, so mpremote can reach the REPL (Ctrl-C is data while monitoring)."""
+    """Pair (once per unit) and ask for maintenance, so mpremote can reach the REPL (Ctrl-C is
+    data while monitoring)."""
     from pumpsync.client import UnitClient
 
     with UnitClient(emu.port) as client:
-        pair(emu, client)
+        unit = str(emu.state_dir)
+        if unit not in _TEST_KEYS or not client.call("hello")["paired"]:
+            _TEST_KEYS[unit] = pair(emu, client)
+        client.key, client.key_name = _TEST_KEYS[unit], "test bench"
         client.write("maintenance", {"minutes": minutes})
     emu.advance(0.5)
     assert emu.stats()["state"] == "repl"

@@ -23,9 +23,9 @@ def test_hello_names_the_unit_and_its_firmware(port):
 def test_status_and_log_are_open_reads(port):
     with UnitClient(port) as client:
         status = client.call("status")
-        page = client.call("log", {"from": 0, "limit": 10})
+        page = client.call("log", {})
     assert {"time", "active", "sounding", "battery_mv", "forecast"} <= set(status)
-    assert page["total"] >= len(page["lines"])
+    assert page["lines"] and isinstance(page["done"], bool)
 
 
 def test_a_wrong_key_cannot_write(port):

@@ -110,7 +110,7 @@ def test_a_power_cut_at_every_flash_write_loses_nothing_completed(tmp_path, hard
             flash = emu.flash_dir
             # The flash as the cut left it: the event log parses and is the reference's
             # up to the cut, at most the in-flight record missing.
-            entries, dropped = readback.entries(records.EventLog(str(flash / "data" / "events.log"))) \
+            entries, dropped = readback.entries(records.EventLog(str(flash / "data"))) \
                 if (flash / "data").exists() else ([], 0)
             assert dropped == 0
             assert entries == reference.log[:len(entries)]
@@ -194,13 +194,13 @@ def test_an_exception_in_the_loop_is_recovered_by_the_watchdog_and_repeated_ones
         assert emu.stats()["watchdog_resets"] == 1
         assert emu.stats()["state"] == "sleeping"  # monitoring again
         assert b"RuntimeError: fault injected" in emu.serial_output()
-        entries, _ = readback.entries(records.EventLog(str(emu.flash_dir / "data" / "events.log")))
+        entries, _ = readback.entries(records.EventLog(str(emu.flash_dir / "data")))
         assert entries[-1]["e"] == "boot" and entries[-1]["cause"] == "watchdog"
         for _ in range(2):
             emu.inject_exception()
             emu.advance(10)
         assert emu.stats()["watchdog_resets"] == 3
-        entries, _ = readback.entries(records.EventLog(str(emu.flash_dir / "data" / "events.log")))
+        entries, _ = readback.entries(records.EventLog(str(emu.flash_dir / "data")))
         assert entries[-1] == {"e": "fault", "c": "safe_mode", "t": None}
         since = emu.now() * 1000
         emu.advance(60)
@@ -245,7 +245,7 @@ def test_a_bad_settings_file_is_rejected_and_alarms(tmp_path, hardware_free):
         emu.advance(5)
         status = _status(emu)
         assert "settings_rejected" in status["active"] and "no_settings" in status["active"]
-        entries, _ = readback.entries(records.EventLog(str(emu.flash_dir / "data" / "events.log")))
+        entries, _ = readback.entries(records.EventLog(str(emu.flash_dir / "data")))
         rejected = [e for e in entries if e["e"] == "fault"][0]
         assert "drug: missing" in rejected["detail"]
 

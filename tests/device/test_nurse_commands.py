@@ -33,9 +33,11 @@ def synced_unit(tmp_path):
         proc = subprocess.Popen([sys.executable, "-m", "pumpsync", "pair", "--port", emu.port, "--keystore",
                                  str(keystore), "--db", str(db)], stdout=subprocess.PIPE, text=True)
         proc.stdout.readline()
+        emu.advance(1)  # the pairing trill ends; the press that counts begins after it
         emu.press(2000)
         assert proc.wait(timeout=30) == 0
-        run("sync", str(EXAMPLES / "simple-continuous.json"), "--yes")
+        # the emulated unit's clock starts on the example's refill day, days before this computer's
+        run("sync", str(EXAMPLES / "simple-continuous.json"), "--yes", "--confirm", "clock-jump")
         run.emu, run.db, run.tmp = emu, db, tmp_path
         yield run
 

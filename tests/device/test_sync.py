@@ -43,6 +43,7 @@ def _pair_with_cli(emu, tools):
                              str(tools.keystore), "--db", str(tools.db)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert "press and HOLD" in proc.stdout.readline()
+    emu.advance(1)  # the pairing trill ends; the press that counts begins after it
     emu.press(2000)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
@@ -54,7 +55,9 @@ def test_pair_sync_and_the_units_status_agrees_with_the_forecast(tmp_path, tools
         emu.advance(2)
         _pair_with_cli(emu, tools)
         settings = EXAMPLES / "flex-night-boost.json"  # a tz file: the host resolves it for the unit
-        synced = tools("sync", str(settings), "--port", emu.port, "--yes")
+        refused = tools("sync", str(settings), "--port", emu.port, "--yes", check=False)
+        assert refused.returncode == 2 and "--confirm clock-jump" in refused.stderr  # the unit lives in 2026-11-20
+        synced = tools("sync", str(settings), "--port", emu.port, "--yes", "--confirm", "clock-jump")
         assert "Written and verified" in synced.stdout and "New refill due: 2027-01-19T17:46:12Z" in synced.stdout
         status = json.loads(tools("status", "--port", emu.port, "--json").stdout)
         unit_time = timecalc.format_iso(timecalc.parse_iso(status["clock"]["unit"]))
@@ -63,15 +66,15 @@ def test_pair_sync_and_the_units_status_agrees_with_the_forecast(tmp_path, tools
         assert status["refill_due_at"] == expected["refill_due_at"]
         assert abs(status["clock"]["drift_s"]) < 5  # sync set the unit's clock
         history = json.loads(tools("history", "--db", str(tools.db), "--json").stdout)
-        assert [(h["kind"], h["result"]) for h in history] == [("pair", "ok"), ("sync", "ok")]
-        assert history[1]["after"] and history[1]["unit_id"] == status["unit_id"]
+        assert [(h["kind"], h["result"]) for h in history] == [("pair", "ok"), ("sync", "refused"), ("sync", "ok")]
+        assert history[2]["after"] and history[2]["unit_id"] == status["unit_id"]
 
 
 def test_an_unpaired_computer_cannot_change_anything(tmp_path, tools):
     with Emulator(state_dir=tmp_path / "unit", start_time="2026-11-20T10:35:00Z", speed=0) as emu:
         emu.advance(2)
         _pair_with_cli(emu, tools)
-        tools("sync", str(EXAMPLES / "simple-continuous.json"), "--port", emu.port, "--yes")
+        tools("sync", str(EXAMPLES / "simple-continuous.json"), "--port", emu.port, "--yes", "--confirm", "clock-jump")
         with UnitClient(emu.port) as client:
             before = client.call("settings_get")["text"]
             time_before = client.call("hello")["time"]
@@ -132,7 +135,7 @@ def test_alarm_bursts_keep_their_timing_during_a_ten_minute_sync_session(tmp_pat
             while emu.now() < session_start + 600:
                 emu.advance(rng.uniform(0.2, 3.0))
                 method = rng.choice(["hello", "status", "settings_get", "log", "nonce"])
-                client.call(method, {"from": 0, "limit": 50} if method == "log" else {})
+                client.call(method, {"cursor": None} if method == "log" else {})
                 requests += 1
             client.key = key
             client.write("time_set", {"epoch": int(emu.now())})
@@ -160,7 +163,7 @@ def _random_frames(rng: random.Random, good: list[bytes], count: int):
         else:  # a well-formed frame with random content (and a random or no MAC)
             message = {"v": rng.choice([1, 1, 1, 2, "1"]), "id": rng.choice([rng.randint(0, 10**6), "x", None]),
                        "m": rng.choice(methods),
-                       "a": {rng.choice(["text", "epoch", "key", "from", "limit", "priority", "minutes"]):
+                       "a": {rng.choice(["text", "epoch", "key", "cursor", "log", "name", "priority", "minutes", "jump_ok"]):
                              rng.choice(values) for _ in range(rng.randint(0, 3))}}
             if rng.random() < 0.5:
                 message["nonce"] = "%032x" % rng.getrandbits(128)

@@ -1,0 +1,173 @@
+"""The unit stepped by hand on CPython (fake_hal.py): attacks and faults that
+need an exact instant, days of unbroken sound, or a fault at one call.
+The same code runs on the emulators and boards; the device tests prove it there."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fake_hal import FakeHAL, quiet_step
+from pumpwatch import protocol, readback, records, settings, sounds, startup
+from pumpwatch.conditions import EMPTY, SETTINGS_REJECTED
+from pumpwatch.events import EVENT_TIMEOUT
+from pumpwatch.unit import Unit
+from settings_examples import minimal
+
+REFILL = 1_795_000_000 - 10 * 86400
+
+
+def _unit(tmp_path, doc=None, wall_s=1_795_000_000, **hal_args):
+    hal = FakeHAL(tmp_path / "flash", wall_s=wall_s, **hal_args)
+    if doc is not None:
+        (tmp_path / "flash" / "settings.json").write_text(json.dumps(doc))
+    unit = Unit(hal)
+    quiet_step(unit)
+    return hal, unit
+
+
+def _empty_soon():
+    """A 20 mL pump refilled with 1 mL ten days ago at 400 mcg/day: empty already."""
+    return minimal(refill={"at": "2026-11-08T11:06:40Z", "volume_ml": 1})
+
+
+def _tone_within(hal, unit, ms):
+    """Step through `ms` of ticks as the unit asks; the tones it played."""
+    start = len(hal.buzz)
+    left = ms
+    while left > 0:
+        wait = unit.step(EVENT_TIMEOUT)
+        step = min(left, wait if wait is not None and wait > 0 else left)
+        hal.advance(step)
+        left -= step
+    return [hz for _, hz in hal.buzz[start:] if hz]
+
+
+def test_an_alarm_sounding_for_a_week_without_a_press_keeps_its_pattern(tmp_path):
+    hal, unit = _unit(tmp_path, _empty_soon())
+    assert EMPTY in [cid for cid, _ in unit.sounding]
+    for day in range(8):  # ticks wrap (2**30 ms) and a 2**29 ms tick difference turns negative on day 6
+        hal.advance(86400 * 1000 - 7000)
+        tones = _tone_within(hal, unit, 7000)
+        assert sounds.C5 in tones and sounds.G5 in tones, f"silent on day {day + 1}"
+
+
+def test_a_flood_of_frames_is_handled_a_few_per_step_with_the_watchdog_fed_for_each(tmp_path):
+    hal, unit = _unit(tmp_path, _empty_soon())
+    frame = protocol.encode({"v": 1, "id": 1, "m": "hello", "a": {}})
+    hal.inbox = frame * 1000
+    steps = 0
+    while hal.inbox or unit.service is None or unit.service.pending():
+        feeds = hal.feeds
+        sent = hal.sent.count(b"\n")
+        wait = unit.step(2)
+        steps += 1
+        handled = hal.sent.count(b"\n") - sent
+        assert handled <= 8 and hal.feeds - feeds >= handled
+        assert wait == 0 or not unit.service.pending()  # queued lines: step again at once
+    assert hal.sent.count(b"\n") == 1000 and steps >= 125
+
+
+def test_a_reply_too_big_for_memory_becomes_an_error_reply(tmp_path, monkeypatch):
+    hal, unit = _unit(tmp_path, _empty_soon())
+    real_encode = protocol.encode
+
+    def encode(message, key=None):
+        if message.get("ok"):
+            raise MemoryError("memory allocation failed")
+        return real_encode(message, key)
+
+    monkeypatch.setattr(protocol, "encode", encode)
+    hal.send(unit, real_encode({"v": 1, "id": 5, "m": "status", "a": {}}))
+    reply = protocol.decode(bytes(hal.sent).strip().split(b"\n")[-1], None)[0]
+    assert reply["ok"] is False and reply["err"]["code"] == protocol.FAILED
+
+
+@pytest.mark.parametrize("bomb", [
+    b"[" * 16000, b"[" + b"[]," * 5000 + b"[]]", b'{"a":' * 3000, b"[" + b"1," * 7000 + b"1]",
+    b'{"v":1,"id":1,"m":"hello","a":{"x":' + b"9" * 15000 + b"}}", b'{"v":1,"id":1,"m":"hello","a":"' + b"\\\"" * 50,
+])
+def test_a_memory_bomb_frame_is_refused_before_it_is_parsed(bomb):
+    frame = protocol.MAGIC + protocol._crc(bomb) + b" - " + bomb
+    with pytest.raises(protocol.FrameError):
+        protocol.decode(bytearray(frame))
+
+
+def test_settings_text_inside_a_frame_does_not_count_as_structure():
+    text = json.dumps(minimal(), indent=1) * 3
+    frame = protocol.encode({"v": 1, "id": 1, "m": "settings_put", "a": {"text": text}, "nonce": "00"})
+    message = protocol.decode(bytearray(frame.rstrip(b"\n")))[0]
+    assert message["a"]["text"] == text
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"therapy": {"steps": [{"start": "00:00", "mcg_per_day": 1e306}]}}, "therapy.steps[0].mcg_per_day"),
+    ({"therapy": {"steps": [{"start": "00:00", "mcg_per_day": 0.0001}]}}, "therapy.steps[0].mcg_per_day"),
+    ({"drug": {"name": "baclofen", "concentration_mcg_per_ml": 1e-9, "max_days_in_reservoir": 180}},
+     "drug.concentration_mcg_per_ml"),
+    ({"therapy": {"steps": [{"start": "00:00", "mcg_per_day": 400}], "boluses": [{"time": "08:00", "mcg": 1e300}]}},
+     "therapy.boluses[0].mcg"),
+    ({"refill": {"at": "2026-11-20T10:30:00Z", "volume_ml": 1e-7}}, "refill.volume_ml"),
+])
+def test_numbers_that_overflow_or_round_to_zero_are_refused_naming_the_field(change, field):
+    doc = minimal(**change)
+    doc["confirmed"] = ["dose-range"]
+    prescription, errors, _ = settings.check(doc)
+    assert prescription is None and any(e.startswith(field + ":") for e in errors), errors
+
+
+def test_settings_whose_check_raises_are_rejected_and_the_old_ones_stay(tmp_path, monkeypatch):
+    hal, unit = _unit(tmp_path, _empty_soon())
+    crc = unit.settings_crc
+
+    def explode(doc, now=None):
+        raise OverflowError("int too large")
+
+    from pumpwatch import plan
+    monkeypatch.setattr(plan, "make_plan", explode)
+    errors = startup.apply(unit, json.dumps(minimal()), None)
+    assert errors == ["settings: could not be checked (OverflowError)"]
+    assert unit.settings_crc == crc and readback.read_record(unit.settings_path)["crc"] == crc
+
+
+def test_a_power_cut_before_the_placed_file_is_removed_never_brings_old_settings_back(tmp_path, monkeypatch):
+    hal, unit = _unit(tmp_path, _empty_soon())  # placed settings.json taken at boot
+    newer = minimal(refill={"at": "2026-11-10T10:00:00Z", "volume_ml": 20})
+    monkeypatch.setattr(records, "remove", lambda path: None)  # the power goes before the old file is removed
+    assert startup.apply(unit, json.dumps(newer), None) == []
+    monkeypatch.undo()
+    hal2 = FakeHAL(tmp_path / "flash", wall_s=1_795_000_000)
+    rebooted = Unit(hal2)
+    quiet_step(rebooted)
+    assert rebooted.plan.refill_at == settings.check(newer)[0].refill_at
+    assert SETTINGS_REJECTED not in rebooted.faults
+
+
+def test_a_clock_set_ahead_then_back_cannot_stretch_a_pause(tmp_path):
+    from pumpwatch import clock
+
+    hal, unit = _unit(tmp_path, _empty_soon())
+    now = unit.now_s()
+    clock.set_time(unit, now + 365 * 86400, True)
+    quiet_step(unit)
+    unit.acknowledge()  # paused "for 15 minutes" a year from now
+    clock.set_time(unit, now, True)
+    assert unit.acks and all(until <= now + unit.policy.pause_s(cid) for cid, until in unit.acks.items())
+    hal.advance(15 * 60 * 1000 + 1000)
+    quiet_step(unit)
+    assert EMPTY in [cid for cid, _ in unit.sounding]
+    jumps = [e for e in readback.entries(unit.log)[0] if e["e"] == "time_set"]
+    assert [(e["from"], e["to"]) for e in jumps] == [(now, now + 365 * 86400), (now + 365 * 86400, now)]
+
+
+def test_the_unit_refuses_a_big_clock_jump_unless_confirmed(tmp_path):
+    from pumpwatch import clock
+
+    hal, unit = _unit(tmp_path, _empty_soon())
+    with pytest.raises(ValueError, match="confirm the jump"):
+        clock.set_time(unit, unit.now_s() + 4 * 3600, False)
+    clock.set_time(unit, unit.plan.refill_at + 60, True)
+    with pytest.raises(ValueError, match="before the refill"):
+        clock.set_time(unit, unit.plan.refill_at - 60, False)
+    assert clock.set_time(unit, unit.now_s() + 600, False)["time"] == unit.now_s()
