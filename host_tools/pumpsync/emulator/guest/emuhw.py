@@ -9,6 +9,7 @@
 import json
 import uctypes
 import _emuhw
+import machine  # the runner's JS module: reset, soft_reset
 
 
 def now_ms():
@@ -75,3 +76,8 @@ def maintenance(ms):
     """Stop calling the firmware after this step (the unit drops to the REPL);
     the watchdog is held off for `ms`."""
     _emuhw.maintenance(str(ms))
+
+
+def reset():
+    """Hard reset, like machine.reset() on a board: this boot ends here."""
+    machine.reset()  # runner.mjs ends the process: never returns
