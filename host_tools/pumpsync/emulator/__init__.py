@@ -2,16 +2,21 @@
 
 Owns the control API the tests, benchmarks and `pumpsync emulate` use:
 
-    with Emulator(state_dir=path, start_time="2026-11-20T10:30:00Z", speed=1.0) as emu:
+    with Emulator(state_dir=path, start_time="2026-11-20T10:30:00Z", speed=1.0,
+                  backend="wasm" | "unix", heap_kb=128, compiled=None) as emu:
         emu.port, emu.now(), emu.advance(s), emu.press(ms=150), emu.power_cut(),
-        emu.boot(), emu.buzzer_log(), emu.led_log(), emu.stats()
+        emu.boot(), emu.buzzer_log(), emu.led_log(), emu.stats(),
+        emu.read_flash(path), emu.list_flash(path)
 
 and the unit's virtual clock: while nobody drives it, virtual time runs at
 `speed` x real time (0 freezes it), so a client on `port` sees a live unit;
 `advance(s)` jumps ahead, waking the firmware at each of its deadlines in
-order, without waiting.  The unit's flash is `state_dir/flash/` (a new
-state_dir gets the current firmware/ installed); its clock, battery and
-watchdog are modelled here.  See docs/emulator.md.
+order, without waiting.  The unit's clock, battery and watchdog are
+modelled here, the same for both backends (backends.py): "wasm" (the
+WebAssembly port, flash = the directory state_dir/flash/) and "unix" (the
+unix port under a real heap cap, flash = the littlefs image
+state_dir/flash.img).  A new state_dir gets the current firmware/ installed.
+See docs/emulator.md.
 """
 
 from __future__ import annotations
@@ -26,18 +31,19 @@ from pathlib import Path
 
 from pumpwatch import timecalc
 
+from pumpsync.emulator import backends
 from pumpsync.emulator.board import (EXIT_HARD, EXIT_POWER_CUT, EXIT_SOFT_FRIENDLY, EXIT_SOFT_RAW, RunnerProcess,
-                                     SerialPty, pump)
+                                     SerialInbox, SerialPty, pump)
+from pumpsync.emulator.errors import EmulatorError
 from pumpsync import firmware_build
 from pumpsync.micropython import FIRMWARE_DIR
 
+__all__ = ["Emulator", "EmulatorError", "install_firmware"]
+
 PORT_LOG_LIMIT = 64 * 1024  # what serial_output() keeps of the unit's output
 STEP_TIMEOUT_S = 30.0  # a step that takes longer in real time is a hung unit
+RESET_LOOP_LIMIT = 10  # boots in a row that never reach a step's end or the REPL
 _LIVE_POLL_S = 0.02
-
-
-class EmulatorError(RuntimeError):
-    """Wrong use of the emulator, or an emulated unit that stopped answering."""
 
 
 def install_firmware(flash_dir: Path, source: Path = FIRMWARE_DIR, compiled: bool = False):
@@ -47,16 +53,20 @@ def install_firmware(flash_dir: Path, source: Path = FIRMWARE_DIR, compiled: boo
 
 class Emulator:
     def __init__(self, state_dir, start_time: str | int | float | None = None, speed: float = 1.0,
-                 rtc_backup: bool = True, battery_mv: int = 3900, measure_heap: bool = True):
+                 rtc_backup: bool = True, battery_mv: int = 3900, measure_heap: bool = True,
+                 backend: str = "wasm", heap_kb: int = 128, compiled: bool | None = None):
         """state_dir: the unit's persistent state (flash, RTC); created if missing.
         start_time: virtual UTC time at start (ISO text or epoch seconds; default now).
         speed: virtual seconds per real second while not advancing (0 = frozen).
         rtc_backup: the real-time clock survives power cuts (a coin cell); False
-        models a bare RP2040, whose time is unknown after power loss."""
+        models a bare RP2040, whose time is unknown after power loss.
+        backend: "wasm" (default) or "unix" (a real heap of `heap_kb` KB, a
+        littlefs flash).  compiled: a new state_dir gets the .mpy build
+        (default for unix) or the sources (default for wasm)."""
         if speed < 0:
             raise EmulatorError("speed must be 0 or more")
         self.state_dir = Path(state_dir).resolve()
-        self.flash_dir = self.state_dir / "flash"
+        self._backend = backends.make(backend, self.state_dir, heap_kb, compiled)
         if isinstance(start_time, str):
             epoch = timecalc.parse_iso(start_time)
             if epoch is None:
@@ -92,11 +102,14 @@ class Emulator:
         self._led: list[tuple[int, int]] = []
         self._events: list[dict] = []
         self._serial_log = bytearray()
-        self._stats = {"wakeups": 0, "flash_writes": 0, "flash_bytes_written": 0, "heap_peak": 0,
-                       "firmware_heap_peak": 0, "boots": 0, "watchdog_resets": 0, "crashes": 0,
-                       "serial_bytes_from_host": 0, "serial_bytes_to_host": 0}
+        self._stats = {"wakeups": 0, "flash_writes": 0, "flash_bytes_written": 0, "flash_block_ops": 0,
+                       "heap_peak": 0, "firmware_heap_peak": 0, "runner_heap": 0, "boots": 0, "watchdog_resets": 0,
+                       "crashes": 0, "serial_bytes_from_host": 0, "serial_bytes_to_host": 0}
         self._error: str | None = None
         self._cut_at_write: int | None = None  # global flash-write index of an armed power cut
+        self._cut_torn = False
+        self._inbox = SerialInbox(self._backend.serial_window)
+        self._unsettled_boots = 0  # boots since the unit last slept or sat in the REPL
         self._heap_base = 0  # the runner's own heap (VFS, emuhw) measured at boot
 
     # ------------------------------------------------------------------ lifecycle
@@ -124,8 +137,12 @@ class Emulator:
         self._lock_file.truncate()
         self._lock_file.write(f"pid {os.getpid()}\n")
         self._lock_file.flush()
-        if not self.flash_dir.exists():
-            install_firmware(self.flash_dir)
+        try:
+            self._backend.install()
+        except BaseException:
+            self._lock_file.close()
+            self._lock_file = None
+            raise
         self._load_persistent()
         self._port = SerialPty()
         self.boot()
@@ -150,6 +167,12 @@ class Emulator:
                 self._lock_file = None
 
     # ------------------------------------------------------------------ the API
+    @property
+    def flash_dir(self) -> Path:
+        """The wasm backend's flash, a host directory (the unix backend raises:
+        its flash is an image; use read_flash() / list_flash())."""
+        return self._backend.flash_dir
+
     @property
     def port(self) -> str:
         """Path of the unit's serial port (a pty): open it like a USB port."""
@@ -200,17 +223,33 @@ class Emulator:
         with self._lock:
             if self._runner is not None:
                 return
+            self._unsettled_boots = 0
             self._start_runner("main")
+            self._settle()
 
-    def cut_power_at_flash_write(self, n: int):
-        """Arm a power cut during the n-th flash write from now (1 = the next one):
-        that write is torn (never completes) and the unit is off until boot()."""
+    def cut_power_at_flash_write(self, n: int, torn: bool = False):
+        """Arm a power cut during the n-th flash write from now (1 = the next one)
+        and the unit is off until boot().  wasm: that file commit never completes
+        (a torn temp file is left).  unix: a write is one block program or erase
+        of littlefs; it does not happen, or with `torn` half of it does."""
         if n < 1:
             raise EmulatorError(f"flash write index starts at 1, not {n}")
         with self._lock:
             self._cut_at_write = self._stats["flash_writes"] + n
+            self._cut_torn = torn
             if self._runner is not None:
-                self._runner.send({"ev": "cut", "after": n})
+                self._runner.send({"ev": "cut", "after": n, "torn": torn})
+
+    def read_flash(self, path: str) -> bytes | None:
+        """The bytes of a file on the unit's flash (None if there is none).
+        Works while the unit is off, sleeping or in the REPL state."""
+        with self._lock:
+            return self._backend.read_flash(path)
+
+    def list_flash(self, path: str = "/") -> list[str]:
+        """The sorted names in a directory of the unit's flash ([] if none)."""
+        with self._lock:
+            return self._backend.list_flash(path)
 
     def inject_exception(self):
         """Make the firmware's next step raise, as a bug would (the watchdog should recover)."""
@@ -252,11 +291,15 @@ class Emulator:
             return self._waiting_until / 1000
 
     def stats(self) -> dict:
-        """wakeups, flash_writes, flash_bytes_written, heap_peak (all of the
-        interpreter's live heap), firmware_heap_peak (less the emulator's own
-        VFS/emuhw share, which is C on a board), boots, watchdog_resets, ..."""
+        """wakeups, flash_writes (wasm: file commits, renames, removes...;
+        unix: littlefs block programs + erases, also flash_block_ops),
+        flash_bytes_written, heap_peak (all of the interpreter's live heap
+        after a collection between steps), firmware_heap_peak (less the
+        emulator's own share, which is C on a board), boots, watchdog_resets,
+        crashes (the firmware died: an uncaught exception, a MemoryError, a
+        hung step; the last one is `error`), backend, heap_kb (unix)..."""
         with self._lock:
-            result: dict = dict(self._stats)
+            result: dict = dict(self._stats, **self._backend.stats())
             result["powered"] = self._runner is not None
             result["state"] = self._state
             if self._error:
@@ -359,12 +402,25 @@ class Emulator:
         if messages is None:
             self._runner_exited()
             return
+        runner = self._runner
         for message in messages:
+            if self._runner is not runner:
+                break  # the rest is from a boot that has ended (power cut, reset)
             self._handle(message)
 
     def _deliver_serial(self, data: bytes):
+        self._inbox.push(data)
+        self._feed_serial()
+
+    def _feed_serial(self):
+        """Hand the unit the port input it has room for."""
+        if self._runner is None:
+            return
+        chunk = self._inbox.take()
+        if not chunk:
+            return
         was_sleeping = self._state == "sleeping"
-        self._live_runner().send({"ev": "serial", "now": self._now_ms(), "data": data.decode("latin1")})
+        self._runner.send({"ev": "serial", "now": self._now_ms(), "data": chunk.decode("latin1")})
         if was_sleeping:
             self._state = "busy"
 
@@ -372,7 +428,7 @@ class Emulator:
         kind = message.get("k")
         now = self._clock_ms
         if kind == "serial":
-            data = message["data"].encode("latin1")
+            data = bytes.fromhex(message["hex"]) if "hex" in message else message["data"].encode("latin1")
             self._serial_log += data
             del self._serial_log[:-PORT_LOG_LIMIT]
             self._stats["serial_bytes_to_host"] += len(data)
@@ -382,6 +438,8 @@ class Emulator:
             self._waiting_until = message["until"]
             self._wait_seq = message["seq"]
             self._state = "sleeping"
+            self._unsettled_boots = 0
+            self._feed_serial()
             if message.get("heap") is not None:
                 self._stats["heap_peak"] = max(self._stats["heap_peak"], message["heap"])
                 self._stats["firmware_heap_peak"] = max(self._stats["firmware_heap_peak"],
@@ -393,16 +451,29 @@ class Emulator:
         elif kind == "led":
             self._led.append((now, message["state"]))
         elif kind == "flash":
-            if message["op"] in ("write", "rename", "remove", "mkdir", "rmdir"):
+            if message["op"] in ("write", "rename", "remove", "mkdir", "rmdir", "prog", "erase"):
                 self._stats["flash_writes"] += 1
                 self._stats["flash_bytes_written"] += message.get("bytes", 0)
+            if message["op"] in ("prog", "erase"):
+                self._stats["flash_block_ops"] += 1
+        elif kind == "rx":
+            self._inbox.taken(message["n"])
+            self._feed_serial()
         elif kind == "repl":
             self._state = "repl"
             self._waiting_until = None
+            self._unsettled_boots = 0
+            self._feed_serial()
+        elif kind == "crash":
+            self._stats["crashes"] += 1
+            self._error = f"the firmware crashed: {message.get('error')}"
+            self._events.append(dict(message, t=now))
         elif kind == "reset":
             self._pending_reset = message
+            if message.get("kind") == "hard":
+                self._hard_reset()  # the runner ends after this message (unix: it waits to be killed)
         elif kind == "power_cut":
-            pass  # the runner exits next; handled in _runner_exited
+            self._power_cut_during_write()  # no more from this boot: power is gone
         elif kind == "maintenance":
             # the board's timer keeps the watchdog fed for the maintenance window
             if self._watchdog_ms is not None:
@@ -419,6 +490,7 @@ class Emulator:
         elif kind == "boot":
             self._stats["boots"] += 1
             self._heap_base = message.get("heap_base", 0)
+            self._stats["runner_heap"] = self._heap_base
             self._events.append(dict(message, t=now))
         else:
             self._events.append(dict(message, t=now))
@@ -433,36 +505,72 @@ class Emulator:
             self._replay = reset.get("pending", "").encode("latin1")
             self._start_runner(reset["mode"], cause="soft")
         elif code == EXIT_HARD:
-            self._watchdog_ms = None
-            self._start_runner("main", cause="hard")
+            self._hard_reset()
         elif code == EXIT_POWER_CUT:
-            self._cut_at_write = None
-            self._events.append({"k": "power_cut", "at_flash_write": self._stats["flash_writes"] + 1,
-                                 "t": self._clock_ms})
-            self._power_off()
-            self._clock_lost_with_power()
+            self._power_cut_during_write()
         else:
-            self._error = f"the emulator runner stopped with exit code {code}; see {self.state_dir / 'runner.log'}"
+            self._stats["crashes"] += 1
+            self._error = (f"the emulator runner stopped with exit code {code} ({self._last_words()}); "
+                           f"see {self.state_dir / 'runner.log'}")
             self._events.append({"k": "runner_exit", "code": code, "t": self._clock_ms})
 
+    def _last_words(self) -> str:
+        """The last line the dead runner wrote (its log, else the port)."""
+        try:
+            lines = (self.state_dir / "runner.log").read_bytes()[-2000:].splitlines()
+        except OSError:
+            lines = []
+        lines = [line for line in lines if line.strip()] or \
+            [line for line in bytes(self._serial_log[-2000:]).splitlines() if line.strip()]
+        return lines[-1].decode("utf-8", "replace").strip() if lines else "no output"
+
+    def _power_cut_during_write(self):
+        """The armed power cut happened: the runner stopped at that flash write."""
+        self._cut_at_write = None
+        self._events.append({"k": "power_cut", "at_flash_write": self._stats["flash_writes"] + 1,
+                             "t": self._clock_ms})
+        self._power_off()
+        self._clock_lost_with_power()
+
+    def _hard_reset(self):
+        if self._runner is not None:
+            self._runner.kill()
+            self._runner = None
+        self._pending_reset = None
+        self._watchdog_ms = None  # machine.reset() stops the watchdog too
+        self._start_runner("main", cause="hard")
+
     def _start_runner(self, mode: str, cause: str = "power_on"):
+        """Start a boot; the caller settles it (so reset loops iterate, not recurse)."""
+        self._unsettled_boots += 1
+        if self._unsettled_boots > RESET_LOOP_LIMIT:
+            self._stats["crashes"] += 1
+            self._error = (f"reset loop: {RESET_LOOP_LIMIT} boots in a row ended before the firmware slept "
+                           "or reached the REPL; the unit is left off (see serial_output())")
+            self._events.append({"k": "reset_loop", "t": self._clock_ms})
+            self._power_off()
+            return
         cut = 0
         if self._cut_at_write is not None:
             cut = max(1, self._cut_at_write - self._stats["flash_writes"])
-        self._runner = RunnerProcess(self.flash_dir, mode, self._clock_ms, self._rtc_offset_ms,
-                                     self.battery_mv, self.state_dir / "runner.log", self.measure_heap,
-                                     cause=cause, cut_at_write=cut)
+        boot = backends.Boot(mode=mode, cause=cause, now_ms=self._clock_ms, rtc_offset_ms=self._rtc_offset_ms,
+                             battery_mv=self.battery_mv, measure_heap=self.measure_heap, cut_at_write=cut,
+                             torn=self._cut_torn)
+        self._runner = RunnerProcess(self._backend.command(boot), mode, self.state_dir / "runner.log",
+                                     cwd=backends.GUEST.parent)
         self._state = "busy"
         self._waiting_until = None
+        self._inbox.new_boot(power_lost=False)
         if self._replay:
-            self._runner.send({"ev": "serial", "now": self._clock_ms, "data": self._replay.decode("latin1")})
+            self._inbox.push(self._replay, front=True)
             self._replay = b""
-        self._settle()
+        self._feed_serial()
 
     def _power_off(self):
         if self._runner is not None:
             self._runner.kill()
             self._runner = None
+        self._inbox.new_boot(power_lost=True)
         self._state = "off"
         self._waiting_until = None
         self._watchdog_ms = None

@@ -1,10 +1,11 @@
-"""One emulated unit's processes and wires: the node runner and the pty.
+"""One emulated unit's processes and wires: a runner process per boot and the pty.
 
-Owns starting the runner (`runner.mjs`, one node process per boot), the
-newline-JSON pipe to it, restarting it after a soft or hard reset, and the
-pseudo-terminal that stands in for the unit's USB serial port.  It keeps no
-clock policy: the Emulator (emulator/__init__.py) decides when to wake the
-unit.  Message shapes are documented in docs/emulator.md.
+Owns starting a boot's runner process (the command line comes from the
+backend, backends.py: node runner.mjs, or the unix port's guest/unix/runner.py),
+the newline-JSON pipe to it, and the pseudo-terminal that stands in for the
+unit's USB serial port.  It keeps no clock policy: the Emulator
+(emulator/__init__.py) decides when to wake the unit.  Message shapes are
+documented in docs/emulator.md.
 """
 
 from __future__ import annotations
@@ -17,9 +18,6 @@ import subprocess
 import tty
 from pathlib import Path
 
-from pumpsync.micropython import node_executable
-
-RUNNER = Path(__file__).with_name("runner.mjs")
 EXIT_SOFT_RAW, EXIT_SOFT_FRIENDLY, EXIT_HARD = 10, 11, 12
 EXIT_POWER_CUT = 99  # an armed power cut happened during a flash write
 PORT_BUFFER_LIMIT = 64 * 1024  # output kept while no client reads the port
@@ -75,19 +73,48 @@ class SerialPty:
                 pass
 
 
-class RunnerProcess:
-    """The node process of one boot, and its message pipe."""
+class SerialInbox:
+    """Port input on its way to the unit.  With a `window`, at most that many
+    bytes are in the guest at once (it reports what it took); the rest waits
+    here, as a board's USB buffer lives outside its heap.  None: no limit."""
 
-    def __init__(self, flash_dir: Path, mode: str, now_ms: int, rtc_offset_ms: int | None,
-                 battery_mv: int, log_path: Path, measure_heap: bool = True, cause: str = "power_on",
-                 cut_at_write: int = 0):
-        args = [node_executable(), str(RUNNER), "--flash", str(flash_dir), "--mode", mode,
-                "--cause", cause, "--cut-at-write", str(cut_at_write),
-                "--now", str(now_ms), "--rtc", "" if rtc_offset_ms is None else str(rtc_offset_ms),
-                "--battery", str(battery_mv), "--measure-heap", "1" if measure_heap else "0"]
+    def __init__(self, window: int | None):
+        self.window = window
+        self.queued = bytearray()
+        self.in_guest = 0
+
+    def push(self, data: bytes, front: bool = False):
+        if front:
+            self.queued[:0] = data
+        else:
+            self.queued += data
+
+    def take(self) -> bytes:
+        """The bytes that may go to the guest now."""
+        room = len(self.queued) if self.window is None else max(0, self.window - self.in_guest)
+        chunk = bytes(self.queued[:room])
+        del self.queued[:room]
+        if self.window is not None:
+            self.in_guest += len(chunk)
+        return chunk
+
+    def taken(self, count: int):
+        self.in_guest = max(0, self.in_guest - count)
+
+    def new_boot(self, power_lost: bool):
+        """A new runner holds nothing yet; a power cut loses the queue too."""
+        self.in_guest = 0
+        if power_lost:
+            self.queued.clear()
+
+
+class RunnerProcess:
+    """The runner process of one boot, and its message pipe."""
+
+    def __init__(self, argv: list[str], mode: str, log_path: Path, cwd: Path):
         self._log = open(log_path, "ab")
-        self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=self._log, bufsize=0, cwd=str(RUNNER.parent))
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=self._log, bufsize=0, cwd=str(cwd))
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.stdin, self.stdout = self.proc.stdin, self.proc.stdout
         os.set_blocking(self.stdin.fileno(), False)
@@ -123,7 +150,7 @@ class RunnerProcess:
             return None
         self._incoming += data
         *lines, self._incoming = self._incoming.split(b"\n")
-        return [json.loads(line) for line in lines if line]
+        return [message for line in lines if line for message in _decode(line)]
 
     def kill(self):
         """Power off: SIGKILL, as abrupt as pulling the battery."""
@@ -148,6 +175,27 @@ class RunnerProcess:
             except OSError:
                 pass
         self._log.close()
+
+
+def _decode(line: bytes) -> list[dict]:
+    """The messages in one line.  Text before a message is output the firmware
+    wrote to the runner's stdout itself (print() on the unix port, where a
+    board prints to its USB port): it becomes serial output, a line end
+    cooked to CR LF as a board's print() does."""
+    start = 0
+    while start >= 0:
+        try:
+            message = json.loads(line[start:])
+            if isinstance(message, dict) and "k" in message:
+                break
+        except ValueError:
+            pass
+        start = line.find(b"{", start + 1)
+    text = line if start < 0 else line[:start]
+    if not text:
+        return [message]
+    printed = {"k": "serial", "data": (text + (b"\r\n" if start < 0 else b"")).decode("latin1")}
+    return [printed] if start < 0 else [printed, message]
 
 
 def pump(runner: RunnerProcess | None, port: SerialPty, timeout: float):

@@ -27,7 +27,8 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 // ---------------------------------------------------------------- args
 const args = { flash: null, mode: "main", now: "0", heap: String(1024 * 1024), window: "4096", cook: "1",
-  "measure-heap": "1", rtc: "", battery: "3900", cause: "power_on", "cut-at-write": "0" };
+  "measure-heap": "1", rtc: "", battery: "3900", cause: "power_on", "cut-at-write": "0", torn: "0" };
+// (--torn is accepted for the common command line: a cut file commit always leaves a torn temp file.)
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, "");
   if (!(k in args)) die(`unknown option ${process.argv[i]}`);
@@ -468,9 +469,11 @@ function existsOnFlash(name) { try { return fs.statSync(path.join(FLASH, name)).
 
 // Print an uncaught Python exception like a board does.  Drop the frames of
 // our own wrapper code ("<stdin>" = the import line, /emu/ = emuhw.py).
+// Unless it was Ctrl-C, the host is told the firmware crashed.
 function printPythonError(e) {
-  const msg = e.message.split("\n").filter((l) => !/^  File "(<stdin>|\/emu\/[^"]*)", line \d+/.test(l)).join("\n");
-  serialStr(msg.replace(/\r?\n/g, "\r\n")); // board prints tracebacks cooked
+  const lines = e.message.split("\n").filter((l) => !/^  File "(<stdin>|\/emu\/[^"]*)", line \d+/.test(l));
+  serialStr(lines.join("\n").replace(/\r?\n/g, "\r\n")); // board prints tracebacks cooked
+  if (e.type !== "KeyboardInterrupt") send({ k: "crash", error: lines.filter((l) => l.trim()).pop() || e.type });
 }
 
 // Run a script the way a board's pyexec_file does; returns "exit" on SystemExit.
