@@ -30,6 +30,7 @@ class EmulatorHAL(HAL):
         self._button_changed = 0
         rtc = emuhw.rtc_offset_ms()
         self._rtc_offset_ms = rtc  # None: the clock was lost
+        self._inject = None  # a fault the emulator asked to raise in the next step
 
     # clock
     def wall_time(self):
@@ -61,8 +62,8 @@ class EmulatorHAL(HAL):
                 events = EVENT_BUTTON
             elif kind == "serial":
                 events = EVENT_SERIAL
-            elif kind == "inject":
-                raise RuntimeError("fault injected by the emulator: " + event.get("what", ""))
+            elif kind == "inject":  # raised inside the step, as a bug in the firmware would be
+                self._inject = "fault injected by the emulator: " + event.get("what", "")
             timeout = step(events)
             if timeout is None:
                 return ""
@@ -98,6 +99,9 @@ class EmulatorHAL(HAL):
         emuhw.emit("wdt", timeout_ms=timeout_ms)
 
     def watchdog_feed(self):
+        if self._inject:
+            what, self._inject = self._inject, None
+            raise RuntimeError(what)
         emuhw.watchdog_feed()
 
     def battery_mv(self):

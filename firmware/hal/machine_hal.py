@@ -9,6 +9,7 @@ and os.urandom.  Pins come from /board.json (boards/*.json).  Subclasses
 (hal/esp32.py, hal/rp2.py) add how the board sleeps and wakes.
 """
 
+import hashlib
 import json
 import os
 import select
@@ -58,6 +59,7 @@ class MachineHAL(HAL):
         if config.get("battery_adc_pin") is not None:
             self._adc = machine.ADC(machine.Pin(config["battery_adc_pin"]))
         self._hold_timer = None
+        self._random_counter = 0
 
     # button --------------------------------------------------------------
     def _read_button(self):
@@ -209,4 +211,14 @@ class MachineHAL(HAL):
         return int(raw * self.config.get("adc_vref_mv", 3300) * self.config.get("battery_divider", 1) // 65535)
 
     def random_bytes(self, count):
-        return os.urandom(count)
+        """os.urandom through SHA-256 with a counter and the ticks: a weak or stuck
+        hardware source (rp2040js's ROSC returned a constant) cannot repeat a nonce."""
+        self._random_counter += 1
+        seed = os.urandom(32) + self._random_counter.to_bytes(8, "little") + \
+            time.ticks_us().to_bytes(8, "little") + machine.unique_id()
+        out = b""
+        block = 0
+        while len(out) < count:
+            out += hashlib.sha256(seed + bytes((block,))).digest()
+            block += 1
+        return out[:count]

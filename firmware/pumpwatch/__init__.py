@@ -5,3 +5,16 @@ under the emulator and imported by the host tools.
 """
 
 VERSION = "0.1.0"
+
+
+def unload(names):
+    """Drop modules so their bytecode can be freed; they are imported again when
+    needed.  RAM on a board is scarce and .mpy bytecode lives in it."""
+    import sys
+    package = sys.modules["pumpwatch"]
+    for name in names:
+        if name in sys.modules:
+            del sys.modules[name]
+        short = name.split(".")[1]
+        if short in package.__dict__:
+            delattr(package, short)

@@ -4,7 +4,7 @@ Kept apart from conditions.py so the unit does not carry these strings in RAM;
 the host tools (timelines, status) use them.
 """
 
-from pumpwatch.sounds import HIGH, LOW, MEDIUM
+from pumpwatch.sounds import PRIORITY_NAMES  # noqa: F401  (re-exported for the host)
 from pumpwatch.conditions import (BATTERY_LOW, EMPTY, LOW_RESERVOIR, NO_SETTINGS, REFILL_OVERDUE, REMINDER,
                                   SAFE_MODE, SETTINGS_CORRUPT, SETTINGS_REJECTED, STORAGE_CORRUPT,
                                   TIME_UNKNOWN)
@@ -17,4 +17,3 @@ DESCRIPTION = {
     STORAGE_CORRUPT: "stored alarm state damaged", BATTERY_LOW: "unit battery low",
     SAFE_MODE: "unit fault (safe mode)",
 }
-PRIORITY_NAMES = {LOW: "low", MEDIUM: "medium", HIGH: "high"}

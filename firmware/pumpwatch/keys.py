@@ -9,7 +9,7 @@ chirp (button.Request); an unpaired unit takes one from anyone at the port
 (`pair`), a paired one only from a computer it already trusts (`key_add`).
 """
 
-from pumpwatch import readback, records
+from pumpwatch import records
 
 try:
     from micropython import const  # type: ignore  # the stand-in below differs in signature only
@@ -50,6 +50,7 @@ class Keys:
         self._load()
 
     def _load(self):
+        from pumpwatch import readback  # dropped again by the service (RAM)
         try:
             stored = readback.read_record(self.path)
         except readback.CorruptRecord:

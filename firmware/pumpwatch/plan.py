@@ -2,7 +2,7 @@
 
 Owns the one place the unit uses the big therapy modules (settings check,
 forecast, schedule).  They are needed only when settings are loaded; after
-`make_plan` the unit drops them (startup.unload), keeping only a `Plan` of
+`make_plan` the unit drops them (pumpwatch.unload), keeping only a `Plan` of
 plain integers, so the modules' bytecode does not sit in RAM for months
 (frozen builds keep code in flash; .py and .mpy do not).
 """
@@ -21,12 +21,14 @@ _DAY = const(86400)
 
 def make_plan(doc, now=None):
     """(Plan or None, errors) for a settings document; `now` checks the refill time."""
-    from pumpwatch import settings
-    from pumpwatch.forecast import Forecast
+    from pumpwatch import settings, unload
 
     prescription, errors, _ = settings.check(doc, now)
+    del settings
+    unload(("pumpwatch.settings",))  # the checks are done: free them before forecasting
     if prescription is None:
         return None, errors
+    from pumpwatch.forecast import Forecast
     forecast = Forecast(prescription, prescription.refill_at)
     return Plan(condition_starts(prescription, forecast), prescription.refill_at,
                 forecast.refill_due_at, prescription.high_withdrawal_risk), []

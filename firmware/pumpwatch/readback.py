@@ -22,6 +22,13 @@ def read_record(path):
             data = f.read()
     except OSError:
         return None
+    return parse_record(data, path)
+
+
+def parse_record(data, path="record"):
+    """The value of a record's bytes (None: no record); CorruptRecord if damaged."""
+    if data is None:
+        return None
     newline = data.find(b"\n")
     parts = data[:newline].decode().split(" ") if newline > 0 else []
     if len(parts) != 4 or parts[0] != MAGIC:
@@ -35,8 +42,6 @@ def read_record(path):
         return json.loads(body)
     except ValueError:
         raise CorruptRecord("%s: body is not JSON" % path)
-
-
 
 
 def entries(log):

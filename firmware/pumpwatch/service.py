@@ -10,7 +10,7 @@ of a step: anything that fails becomes an error reply.  The methods
 themselves are methods.py's.  Loaded on the first serial traffic.
 """
 
-from pumpwatch import methods, protocol
+from pumpwatch import methods, protocol, unload
 from pumpwatch.keys import Keys
 
 try:
@@ -21,8 +21,11 @@ except ImportError:  # CPython
 
 NONCE_LIFETIME_MS = const(60000)
 REFUSALS_SUMMARY_EVERY_MS = const(3600 * 1000)
-MAX_FRAMES_PER_STEP = const(8)
+MAX_FRAMES_PER_STEP = const(16)
 MAX_CHALLENGE = const(64)
+# Loaded for one request and dropped after the frames of a step (RAM).
+TRANSIENT_MODULES = ("pumpwatch.writes", "pumpwatch.readback", "pumpwatch.clock", "pumpwatch.factory",
+                     "pumpwatch.status", "pumpwatch.readout")
 # Sent when even an error reply cannot be built (memory): a constant, no allocation.
 _NO_MEMORY = protocol.encode(protocol.error(None, protocol.FAILED, "out of memory"))
 
@@ -40,7 +43,10 @@ class Service:
         self.refused = 0  # refusals not yet summarised
         self.refused_why = None
         self.summary_at = None  # ticks of the last summary; None: none yet this boot
+        self.key = None  # the key the reply being built is MAC'd with, and the nonce/challenge it names
+        self.echo = None
         self.unit_id = methods.load_unit_id(self)
+        unload(TRANSIENT_MODULES)
 
     # ------------------------------------------------------------------ frames
     def pending(self):
@@ -50,17 +56,20 @@ class Service:
         """Handle up to MAX_FRAMES_PER_STEP lines; True when more are queued."""
         if data:
             self.lines.push(data)
-        for _ in range(MAX_FRAMES_PER_STEP):
-            line = self.lines.next_line()
-            if line is False:
-                return False
-            self.hal.watchdog_feed()
-            if line is None:
-                self._send(protocol.error(None, protocol.BAD_FRAME, "frame too long"), None)
-            elif line.startswith(protocol.MAGIC):  # anything else is terminal noise, a stray Ctrl-C
-                reply, key = self._handle(line)
-                self._send(reply, key)
-        return self.lines.pending()
+        try:
+            for _ in range(MAX_FRAMES_PER_STEP):
+                line = self.lines.next_line()
+                if line is False:
+                    return False
+                self.hal.watchdog_feed()
+                if line is None:
+                    self._send(protocol.error(None, protocol.BAD_FRAME, "frame too long"), None)
+                elif line.startswith(protocol.MAGIC):  # anything else is terminal noise, a stray Ctrl-C
+                    reply, key = self._handle(line)
+                    self._send(reply, key)
+            return self.lines.pending()
+        finally:
+            unload(TRANSIENT_MODULES)
 
     def _send(self, message, key):
         try:
@@ -74,54 +83,56 @@ class Service:
         self.hal.serial_write(frame)
 
     def _handle(self, line):
-        """(reply message, key to MAC it with or None); never raises."""
+        """(reply message, key to MAC it with or None); never raises.  A reply
+        MAC'd for a paired computer names the nonce or challenge it answers."""
+        self.key, self.echo = None, None
+        reply = self._answer(line)
+        if self.key is not None:
+            reply["n"] = self.echo
+        return reply, self.key
+
+    def _answer(self, line):
         request_id = None
-        key = None
         try:
             message, mac, body = protocol.decode(line)
             request_id = message.get("id")
             if not isinstance(request_id, int) or isinstance(request_id, bool):
-                return protocol.error(None, protocol.BAD_REQUEST, "id must be a whole number"), None
+                return protocol.error(None, protocol.BAD_REQUEST, "id must be a whole number")
             if message.get("v") != protocol.VERSION:
                 return protocol.error(request_id, protocol.UNSUPPORTED_VERSION,
-                                      "this unit speaks protocol %d" % protocol.VERSION), None
+                                      "this unit speaks protocol %d" % protocol.VERSION)
             method = message.get("m")
             args = message.get("a", {})
             if not isinstance(args, dict):
-                return protocol.error(request_id, protocol.BAD_REQUEST, "a must be an object"), None
+                return protocol.error(request_id, protocol.BAD_REQUEST, "a must be an object")
             if method in methods.WRITES:
-                key, refusal = self._authorise(message, mac, body)
+                refusal = self._authorise(message, mac, body)
                 if refusal is not None:
-                    return protocol.error(request_id, protocol.UNAUTHORISED, refusal), None
-                echo = message["nonce"]
-                handler = methods.WRITES[method]
+                    return protocol.error(request_id, protocol.UNAUTHORISED, refusal)
+                from pumpwatch import writes
+                handler = getattr(writes, method)
             elif method in methods.READS:
-                key, echo = self._challenge(message)
+                self._challenge(message)
                 handler = methods.READS[method]
             else:
-                return protocol.error(request_id, protocol.UNKNOWN_METHOD, "no method %s" % _text(method)), None
+                return protocol.error(request_id, protocol.UNKNOWN_METHOD, "no method %s" % _text(method))
             result = handler(self, args)
         except protocol.FrameError as exc:
-            return protocol.error(None, protocol.BAD_FRAME, str(exc)), None
+            return protocol.error(None, protocol.BAD_FRAME, str(exc))
         except ValueError as exc:
-            return protocol.error(request_id, protocol.BAD_REQUEST, str(exc)), key
+            return protocol.error(request_id, protocol.BAD_REQUEST, str(exc))
         except Exception as exc:  # noqa: BLE001 - MemoryError, a bug: a bad request never stops the loop
-            return protocol.error(request_id, protocol.FAILED, "%s: %s" % (type(exc).__name__, exc)), key
+            return protocol.error(request_id, protocol.FAILED, "%s: %s" % (type(exc).__name__, exc))
         if isinstance(result, dict) and "_error" in result:
             code, msg, fields = result["_error"]
-            reply = protocol.error(request_id, code, msg, fields)
-        else:
-            reply = protocol.reply(request_id, result)
-        if key is not None:
-            reply["n"] = echo  # the MAC'd reply names the request it answers
-        return reply, key
+            return protocol.error(request_id, code, msg, fields)
+        return protocol.reply(request_id, result)
 
     # ------------------------------------------------------------------ authentication
     def _authorise(self, message, mac, body):
-        """(key, None) when the write may go ahead, else (None, why); the nonce is spent."""
+        """None when the write may go ahead (self.key, self.echo set), else why not; the nonce is spent."""
         now = self.hal.ticks_ms()
         nonce, self.nonce = self.nonce, None  # single use, whatever happens
-        key = None
         if not self.keys.paired():
             refusal = "the unit is not paired"
         elif nonce is None or message.get("nonce") != nonce[0]:
@@ -133,7 +144,9 @@ class Service:
             refusal = None if key is not None else "wrong key"
         if refusal is not None:
             self._count_refusal(refusal, message.get("m"))
-        return key, refusal
+        else:
+            self.key, self.echo = key, message.get("nonce")
+        return refusal
 
     def _key_for(self, message, body, mac):
         name = message.get("kid")
@@ -149,9 +162,8 @@ class Service:
         """A read from a computer that names its key and a challenge gets a MAC'd reply."""
         challenge = message.get("challenge")
         name = message.get("kid")
-        if not isinstance(challenge, str) or not 16 <= len(challenge) <= MAX_CHALLENGE or name is None:
-            return None, None
-        return self.keys.key_named(name), challenge
+        if isinstance(challenge, str) and 16 <= len(challenge) <= MAX_CHALLENGE and name is not None:
+            self.key, self.echo = self.keys.key_named(name), challenge
 
     def _count_refusal(self, why, method):
         self.refused += 1

@@ -23,6 +23,7 @@ except ImportError:  # CPython
 LOW = const(1)
 MEDIUM = const(2)
 HIGH = const(3)
+PRIORITY_NAMES = {LOW: "low", MEDIUM: "medium", HIGH: "high"}
 
 C5 = const(523)
 D5 = const(587)

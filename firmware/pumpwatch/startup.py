@@ -14,14 +14,14 @@ settings are rejected, the old ones stay in force", never a crash loop.
 
 import json
 import os
-import sys
 
-from pumpwatch import VERSION, readback, records, sounds
+from pumpwatch import VERSION, records, sounds, unload
 from pumpwatch.alarm_policy import AlarmPolicy
 from pumpwatch.conditions import NO_SETTINGS, SETTINGS_CORRUPT, SETTINGS_REJECTED, STORAGE_CORRUPT, TIME_UNKNOWN
 
-BOOT_ONLY_MODULES = ("pumpwatch.settings", "pumpwatch.forecast", "pumpwatch.schedule", "pumpwatch.timecalc",
-                     "pumpwatch.plan", "pumpwatch.readback", "pumpwatch.bootguard", "pumpwatch.startup")
+BOOT_ONLY_MODULES = ("pumpwatch.settings", "pumpwatch.prescription", "pumpwatch.forecast", "pumpwatch.schedule",
+                     "pumpwatch.timecalc", "pumpwatch.plan", "pumpwatch.readback", "pumpwatch.bootguard",
+                     "pumpwatch.startup")
 WATCHDOG_MS = 8000
 _LEGACY_LOG = ("events.log.3", "events.log.2", "events.log.1", "events.log")  # oldest first
 
@@ -50,6 +50,7 @@ def boot(unit):
 
 
 def load_settings(unit, now):
+    from pumpwatch import readback  # boot only: a sync's apply() does without it (RAM)
     stored = None
     try:
         stored = readback.read_record(unit.settings_path)
@@ -122,6 +123,7 @@ def apply(unit, text, now, placed=False):
 
 
 def load_state(unit, now):
+    from pumpwatch import readback
     try:
         state = readback.read_record(unit.state_path)
     except readback.CorruptRecord as exc:
@@ -151,14 +153,3 @@ def _read_text(path):
             return f.read()
     except OSError:
         return None
-
-
-def unload(names):
-    """Drop modules so their bytecode can be freed; they are imported again when needed."""
-    import pumpwatch
-    for name in names:
-        if name in sys.modules:
-            del sys.modules[name]
-        short = name.split(".")[1]
-        if short in pumpwatch.__dict__:
-            delattr(pumpwatch, short)

