@@ -615,7 +615,8 @@ class Emulator:
                     continue
                 self._pump(0)
                 due = self._next_due()
-                if due is not None and self.speed > 0 and due <= self._now_ms():
+                # a unit that asked to wake now (more frames queued) is woken even while time is frozen
+                if due is not None and due <= self._now_ms() and (self.speed > 0 or self._state == "sleeping"):
                     self._fire_due()
                 self._settle()
 
