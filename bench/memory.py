@@ -30,9 +30,10 @@ def run() -> dict:
             after_boot = emu.stats()["firmware_heap_peak"]
             with UnitClient(emu.port) as client:
                 key = os.urandom(32)
-                client.call("pair", {"key": key.hex()})
+                started = client.call("pair", {"key": key.hex(), "name": "bench"})
+                emu.advance(started["press_after_ms"] / 1000)
                 emu.press(2000)
-                client.key = key
+                client.key, client.key_name = key, "bench"
                 client.call("hello")
                 client.call("status")
                 client.write("settings_put", {"text": (EXAMPLES / "large-pump-500.json").read_text()})

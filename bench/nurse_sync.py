@@ -31,8 +31,8 @@ LOG_EVENTS = 1000
 
 def _unit_with_history(state: Path):
     _, forecast = scenario.prepare_unit(state, EXAMPLES / "simple-continuous.json")
-    log = records.EventLog(str(state / "flash" / "data" / "events.log"))
     (state / "flash" / "data").mkdir(parents=True, exist_ok=True)
+    log = records.EventLog(str(state / "flash" / "data"))
     for i in range(LOG_EVENTS):
         log.append({"e": "ack", "c": ["low_reservoir"], "until": [1802720115 + i], "t": 1802720000 + i})
     return forecast
@@ -41,18 +41,19 @@ def _unit_with_history(state: Path):
 def _pair(emu, client):
     import os
     key = os.urandom(32)
-    client.call("pair", {"key": key.hex()})
+    started = client.call("pair", {"key": key.hex(), "name": "bench"})
+    emu.advance(started["press_after_ms"] / 1000)
     emu.press(2000)
-    client.key = key
+    client.key, client.key_name = key, "bench"
 
 
 def _pumpsync_way(emu, client, settings_text):
     before = emu.stats()
     started = time.perf_counter()
     client.call("hello")
-    client.call("status")
+    client.call("status", verified=True)
     client.write("settings_put", {"text": settings_text})
-    assert client.call("settings_get")["text"] == settings_text
+    assert client.call("settings_get", verified=True)["text"] == settings_text
     entries = download_log(client)
     wall = time.perf_counter() - started
     after = emu.stats()
@@ -70,7 +71,7 @@ def _mpremote_way(emu, settings_path: Path, work: Path):
     before = emu.stats()
     started = time.perf_counter()
     listing = _mpremote(emu.port, "exec", "import os, sys; print(sys.implementation); print(os.listdir('data'))")
-    log_files = sorted(name for name in eval(listing.strip().splitlines()[-1]) if name.startswith("events.log"))
+    log_files = sorted(name for name in eval(listing.strip().splitlines()[-1]) if name.endswith(".log"))
     _mpremote(emu.port, "exec", "print(open('data/state.rec').read() if 'state.rec' in __import__('os')"
                                 ".listdir('data') else None); print(open('data/settings.rec').read())")
     _mpremote(emu.port, "fs", "cp", str(settings_path), ":settings.json")

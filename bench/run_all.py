@@ -8,9 +8,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import emulator_idle  # noqa: E402
+import fixed_heap  # noqa: E402
 import forecast_speed  # noqa: E402
 import memory  # noqa: E402
 import nurse_sync  # noqa: E402
+import power_cut_sweep  # noqa: E402
 import refill_cycle  # noqa: E402
 
 
@@ -25,6 +27,10 @@ def main() -> int:
     nurse_sync.run()
     print()
     memory.run()
+    print()
+    fixed_heap.run()
+    print()
+    power_cut_sweep.run()
     return 0
 
 

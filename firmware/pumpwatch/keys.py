@@ -70,7 +70,7 @@ class Keys:
                 pass
 
     def _save(self):
-        records.write_record(self.path, {"keys": [{"name": n, "key": _hex(k)} for n, k in self.entries]})
+        records.write_record(self.path, {"keys": [{"name": n, "key": to_hex(k)} for n, k in self.entries]})
         records.remove(self.legacy_path)
 
     def paired(self):
@@ -99,5 +99,5 @@ class Keys:
         return False
 
 
-def _hex(data):
+def to_hex(data):
     return "".join("%02x" % b for b in data)

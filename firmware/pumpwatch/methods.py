@@ -27,7 +27,7 @@ def load_unit_id(service):
     except readback.CorruptRecord:
         ident = None
     if ident is None:
-        ident = {"unit_id": _hex(service.hal.random_bytes(6))}
+        ident = {"unit_id": keys.to_hex(service.hal.random_bytes(6))}
         records.write_record(path, ident)
     return ident["unit_id"]
 
@@ -46,7 +46,7 @@ def status(service, args):
 
 
 def nonce(service, args):
-    value = _hex(service.hal.random_bytes(16))
+    value = keys.to_hex(service.hal.random_bytes(16))
     service.nonce = (value, service.hal.ticks_ms())
     return {"nonce": value, "lifetime_s": 60}
 
@@ -127,7 +127,3 @@ WRITES = ("settings_put", "time_set", "ack", "log_clear", "maintenance", "factor
 
 def whole(value):
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _hex(data):
-    return "".join("%02x" % b for b in data)
