@@ -183,23 +183,21 @@ def test_a_lost_clock_sounds_a_fault_until_the_time_is_set(tmp_path, hardware_fr
         emu.close()
 
 
-def test_an_exception_in_the_loop_is_recovered_by_the_watchdog_and_repeated_ones_enter_safe_mode(
+def test_an_exception_in_the_loop_is_logged_and_reset_into_monitoring_and_repeated_ones_enter_safe_mode(
         tmp_path, hardware_free):
     emu, _ = _configured_unit(tmp_path)
     try:
         emu.advance(5)
         emu.inject_exception()
-        assert emu.stats()["state"] == "repl"  # the firmware died
-        emu.advance(10)
-        assert emu.stats()["watchdog_resets"] == 1
-        assert emu.stats()["state"] == "sleeping"  # monitoring again
-        assert b"RuntimeError: fault injected" in emu.serial_output()
+        emu.advance(5)
+        assert emu.stats()["state"] == "sleeping" and emu.stats()["boots"] == 2  # reset, never the REPL
         entries, _ = readback.entries(records.EventLog(str(emu.flash_dir / "data")))
-        assert entries[-1]["e"] == "boot" and entries[-1]["cause"] == "watchdog"
+        crash = [e for e in entries if e["e"] == "crash"]
+        assert crash and crash[-1]["what"] == "RuntimeError" and "fault injected" in crash[-1]["detail"]
+        assert entries[-1]["e"] == "boot"
         for _ in range(2):
             emu.inject_exception()
             emu.advance(10)
-        assert emu.stats()["watchdog_resets"] == 3
         entries, _ = readback.entries(records.EventLog(str(emu.flash_dir / "data")))
         assert entries[-1] == {"e": "fault", "c": "safe_mode", "t": None}
         since = emu.now() * 1000
