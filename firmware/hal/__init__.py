@@ -45,3 +45,15 @@ def select(watchdog=None):
         from hal.rp2 import Rp2HAL
         return Rp2HAL(config, watchdog)
     raise OSError("PumpWatch has no HAL for the %r port" % name)
+
+
+def reset_now():
+    """Reset the chip when no HAL could be made (memory ran out while starting):
+    on a board machine.reset(), on the emulators their reset.  If even that
+    fails, the watchdog main.py started resets the board."""
+    try:
+        import emuhw  # type: ignore  # noqa: F401  provided only by the emulators
+        emuhw.reset()
+    except ImportError:
+        import machine  # type: ignore
+        machine.reset()

@@ -12,9 +12,9 @@ started the watchdog.
 def _reset(board):
     try:
         board.reset()
-    except Exception:  # noqa: BLE001 - no HAL yet, or it failed: reset the chip directly
-        import machine  # type: ignore
-        machine.reset()
+    except Exception:  # noqa: BLE001 - no HAL yet, or it failed: the HAL package resets the chip
+        import hal
+        hal.reset_now()
 
 
 def _crashed(board, exc):
