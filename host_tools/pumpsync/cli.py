@@ -261,7 +261,11 @@ def _failure(exc: Exception) -> int:
     if isinstance(exc, OSError):
         print(f"pumpsync: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    raise exc
+    # Anything else is a reply pumpsync did not expect (a damaged or rogue device) or a bug:
+    # one sentence, never a traceback, and nothing recorded as done.
+    from pumpsync.client import printable
+    print(f"pumpsync: unexpected {type(exc).__name__}: {printable(exc)} (nothing more was done)", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -167,13 +167,13 @@ def cmd_status(args) -> int:
     print(f"unit {result['unit_id']}  firmware {printable(result['firmware'])}  board {printable(result['board'])}  "
           f"{'paired with this computer' if result['paired_here'] else 'NOT paired with this computer'}")
     print(f"  clock      {clock['unit'] or 'unknown'} (drift vs this computer {drift})")
-    print(f"  battery    {result['battery_mv'] or '?'} mV")
+    print(f"  battery    {printable(result['battery_mv'] or '?')} mV")
     print(f"  sounding   {printable(', '.join(f'{c} ({p})' for c, p in result['sounding'])) or 'nothing'}")
     print(f"  active     {printable(', '.join(result['active'])) or 'nothing'}")
     if result["forecast"]:
         f = result["forecast"]
-        print(f"  remaining  {f['volume_ml']:.3f} mL (nominal {f['volume_ml_nominal']:.3f} mL)")
-        print(f"  refill due {f['refill_due_at']} ({f['refill_due_reason']})")
+        print(f"  remaining  {float(f['volume_ml']):.3f} mL (nominal {float(f['volume_ml_nominal']):.3f} mL)")
+        print(f"  refill due {printable(f['refill_due_at'])} ({printable(f['refill_due_reason'])})")
     return 0
 
 
