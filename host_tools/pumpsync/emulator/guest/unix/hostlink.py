@@ -40,17 +40,25 @@ cut_torn = False
 ops_seen = 0
 
 
+def write(data):
+    """Raw bytes to the host (a whole message line, or part of one)."""
+    try:
+        _out.write(data)
+    except OSError:  # EPIPE: the host is gone
+        _die()
+
+
 def send(obj):
-    _out.write(json.dumps(obj) + "\n")
+    write(json.dumps(obj) + "\n")
 
 
 def send_serial(data):
     """Bytes to the port, as {"k":"serial","hex":..} messages of <= 512 bytes."""
     mv = memoryview(data)
     for start in range(0, len(data), 512):
-        _out.write(b'{"k":"serial","hex":"')
-        _out.write(binascii.hexlify(mv[start:start + 512]))
-        _out.write(b'"}\n')
+        write(b'{"k":"serial","hex":"')
+        write(binascii.hexlify(mv[start:start + 512]))
+        write(b'"}\n')
 
 
 def take_rx(count=-1):
@@ -68,8 +76,12 @@ def take_rx(count=-1):
 
 def _latin1(text):
     data = text.encode()
-    if len(data) != len(text):  # not ASCII: one byte per code point
-        data = bytes([ord(c) for c in text])
+    if len(data) != len(text):  # not ASCII: one byte per code point, no list on the heap
+        data = bytearray(len(text))
+        i = 0
+        for c in text:
+            data[i] = ord(c)
+            i += 1
     return data
 
 
@@ -152,12 +164,12 @@ class FlashWatch:
         msg[_OP:_OP + 7] = b'"prog" ' if op == 1 else b'"erase"'
         _digits(msg, _BLOCK, 6, block)
         _digits(msg, _BYTES, 6, size if op == 1 else 0)
-        _out.write(msg)
+        write(msg)
         return size
 
     def after(self):
         if self._cutting:
-            _out.write(b'{"k":"power_cut"}\n')
+            write(b'{"k":"power_cut"}\n')
             stop()
 
 
@@ -178,4 +190,11 @@ def stop():
     buf = bytearray(64)
     while True:
         if not _in.readinto(buf):
-            os.system("kill -9 $PPID")  # $PPID of that shell: this process
+            _die()
+
+
+def _die():
+    """The host is gone: end this process now, without running any more
+    firmware code (no os._exit on this port; $PPID of that shell is us)."""
+    while True:
+        os.system("kill -9 $PPID")

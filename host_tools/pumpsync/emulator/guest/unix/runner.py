@@ -72,7 +72,7 @@ def _report(exc, crash):
         if crash:
             hostlink.send({"k": "crash", "error": lines[-2] if len(lines) > 1 else repr(exc)})
     except MemoryError:  # no heap left even to report it
-        sys.stdout.buffer.write(b'{"k":"crash","error":"MemoryError (while reporting a crash)"}\n')
+        hostlink.write(b'{"k":"crash","error":"MemoryError (while reporting a crash)"}\n')
 
 
 def _run_script(name):
