@@ -65,6 +65,7 @@ class Unit:
         self.reset_requested = None  # why the unit must reset after this step
         self.uptime = 0
         self._ticks = hal.ticks_ms()
+        self.clock_shift_s = 0  # clock moved without the nurse's confirmation since boot (clock.py)
 
     # ------------------------------------------------------------------ wake-up
     def step(self, events):

@@ -172,6 +172,23 @@ def _add_unit_commands(commands):
     p.add_argument("--confirm", action="append", metavar="CHECK", choices=[uc.CONFIRM_CLOCK_JUMP],
                    help="clock-jump: move the clock by more than 3 h, or to before the unit's refill")
     p.set_defaults(handler=uc.cmd_time_set)
+    keys_cmd = commands.add_parser("keys", help="the computers a unit trusts (list, add, remove)",
+                                   description="List, add or remove the named computers (keys) a unit trusts; "
+                                               "adding one needs a long press on the unit.")
+    keys_sub = keys_cmd.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    p = keys_sub.add_parser("list", parents=[shared], help="the names of the computers the unit trusts",
+                            description="List the names of the computers the unit trusts (at most 4).")
+    p.set_defaults(handler=uc.cmd_keys_list)
+    p = keys_sub.add_parser("add", parents=[shared], help="let another computer of the clinic change the unit",
+                            description="From a computer the unit trusts: make a key for another computer, "
+                                        "confirmed by a long press on the unit, and write it to --to.")
+    p.add_argument("name", help="what the unit will call that computer (letters, digits, space . _ -)")
+    p.add_argument("--to", required=True, metavar="KEYSTORE", help="keystore file to write the new key to")
+    p.set_defaults(handler=uc.cmd_keys_add)
+    p = keys_sub.add_parser("remove", parents=[shared], help="revoke a computer's key",
+                            description="Revoke a computer's key on the unit (it can no longer change it).")
+    p.add_argument("name", help="the computer's name, as `pumpsync keys list` shows it")
+    p.set_defaults(handler=uc.cmd_keys_remove)
     alarm_cmd = commands.add_parser("alarm", help="alarm sounds", description="Play alarm sounds.")
     alarm_sub = alarm_cmd.add_subparsers(dest="alarm_command", metavar="ACTION", required=True)
     p = alarm_sub.add_parser("test", parents=[shared], help="play one alarm so the patient learns it",

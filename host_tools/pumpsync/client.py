@@ -112,7 +112,7 @@ class UnitClient:
     def _exchange(self, body: dict, key: bytes | None, timeout: float | None, expect: str | None) -> dict:
         self.next_id += 1
         request = {"v": protocol.VERSION, "id": self.next_id, **body}
-        frame = protocol.encode(request, key)
+        frame = b"\n" + protocol.encode(request, key)  # a stray byte on the line cannot glue onto it
         self.link.write(frame)
         self.bytes_sent += len(frame)
         reply, mac, reply_body = self._read_reply(self.next_id, timeout or self.timeout)

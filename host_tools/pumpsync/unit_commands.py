@@ -108,8 +108,9 @@ def pair_unit(session: Session, while_waiting=None, name: str | None = None) -> 
         if session.client.key is None:
             session.history.record("pair", session.unit_id, "refused", reason="already paired elsewhere")
             raise CommandFailed(f"unit {session.unit_id} is already paired with another computer: add this one "
-                                "from there (pumpsync keys add), or factory-reset the unit on the unit itself "
-                                "(hold the button 10 s, then 10 s again after the two low tones)")
+                                "from there (pumpsync keys add NAME --to THIS-COMPUTERS-KEYSTORE), or "
+                                "factory-reset the unit on the unit itself (hold the button 10 s, then 10 s again "
+                                "after the two low tones)")
         started = session.client.write("key_add", {"key": key.hex(), "name": name})
     else:
         started = session.client.call("pair", {"key": key.hex(), "name": name})
@@ -217,6 +218,7 @@ def _print_reconciliation(result: dict):
 
 
 def cmd_sync(args) -> int:
+    check_reconciliation_input(args.returned_ml, args.flag_pct)
     session = None
     try:
         loaded, text = checked_settings(args, int(time.time()))
@@ -315,7 +317,17 @@ def sync_unit(session: Session, args, loaded, text: str, clock) -> int:
     return 0
 
 
+def check_reconciliation_input(returned_ml, flag_pct):
+    """Volumes and percentages a nurse typed: finite, and in range, or one clear sentence."""
+    import math
+    if returned_ml is not None and (not math.isfinite(returned_ml) or not 0 <= returned_ml <= 100):
+        raise CommandFailed(f"--returned-ml: {returned_ml} is not a volume between 0 and 100 mL", bad_input=True)
+    if not math.isfinite(flag_pct) or not 0 <= flag_pct <= 100:
+        raise CommandFailed(f"--flag-pct: {flag_pct} is not a percentage between 0 and 100", bad_input=True)
+
+
 def cmd_refill(args) -> int:
+    check_reconciliation_input(args.returned_ml, args.flag_pct)
     session = Session(args, need_key=True)
     try:
         _, before = _unit_settings(session)
@@ -336,7 +348,7 @@ def download_log(client: UnitClient, which: str = "events") -> list[dict]:
     entries, cursor = [], None
     progress = Progress(MAX_LOG_PAGES, f"downloading the {which} log")
     for page in range(MAX_LOG_PAGES):
-        reply = client.call("log", {"log": which, "cursor": cursor})
+        reply = client.call("log", {"log": which, "cursor": cursor}, verified=True)  # signed when paired
         lines: list = reply["lines"] if isinstance(reply.get("lines"), list) else []
         for line in lines:
             entry = readback.parse_line(line.encode()) if isinstance(line, str) else None
@@ -454,6 +466,53 @@ def cmd_history(args) -> int:
         print(f"{e['at']}  {e['unit_id'] or '-':<14} {e['kind']:<13} {e['result']:<8} {detail}")
     return 0
 
+
+
+# ---------------------------------------------------------------------- keys
+def cmd_keys_list(args) -> int:
+    session = Session(args)
+    try:
+        names = session.client.call("keys", verified=True)["names"]
+    finally:
+        session.close()
+    mine = session.client.key_name
+    for name in names:
+        print(f"{printable(name)}{'   (this computer)' if name == mine else ''}")
+    return 0
+
+
+def cmd_keys_add(args) -> int:
+    """Another computer of the clinic: a new key the unit keeps after a press on it,
+    written into that computer's keystore file (carry it over, then delete it here)."""
+    session = Session(args, need_key=True)
+    try:
+        key = Keystore.new_key()
+        started = session.client.write("key_add", {"key": key.hex(), "name": args.name})
+        print(f"Unit {session.unit_id}: after the trill, press and HOLD the unit's button for 2 seconds "
+              f"(within {PAIR_WAIT_S} s)...", flush=True)
+        began = time.monotonic()
+        while session.client.call("pair_status")["state"] != "paired":
+            if time.monotonic() - began > PAIR_WAIT_S + 2 + started.get("press_after_ms", 0) / 1000:
+                raise CommandFailed("no long press on the unit within 30 s: nothing changed")
+            time.sleep(0.2)
+        with UnitClient(session.port, key=key, key_name=args.name, timeout=args.timeout) as other:
+            other.call("keys", verified=True)  # the unit holds the new key
+        Keystore(args.to).store(session.unit_id, key, args.name)
+        session.history.record("key_add", session.unit_id, "ok", name=args.name)
+    finally:
+        session.close()
+    print(f"unit {session.unit_id} now trusts {printable(args.name)}; its key is in {args.to}: use that file as "
+          "that computer's --keystore (or merge it there), then delete this copy")
+    return 0
+
+
+def cmd_keys_remove(args) -> int:
+    unit_id, result = _write_and_record(args, "key_remove", {"name": args.name}, name=args.name)
+    if args.name == Keystore(args.keystore).name_for(unit_id):
+        Keystore(args.keystore).forget(unit_id)
+    print(f"unit {unit_id} no longer trusts {printable(args.name)}; it trusts: "
+          f"{printable(', '.join(result['names'])) or 'no computer (it can be paired again)'}")
+    return 0
 
 
 # ---------------------------------------------------------------------- deploy

@@ -238,8 +238,12 @@ def test_pumpsync_refuses_replies_not_signed_by_the_paired_unit(tmp_path):
         assert all(h["result"] != "ok" for h in json.loads(history.stdout) if h["kind"] == "sync")
         log = subprocess.run([sys.executable, "-m", "pumpsync", "log", "--port", rogue.port, "--keystore",
                               str(keystore), "--db", str(db)], capture_output=True, text=True, timeout=60)
-        assert "\x1b" not in log.stdout and "\\x1b" in log.stdout  # escape sequences shown, never sent raw
-        assert rogue.log_pages_served < unit_commands.MAX_LOG_PAGES * 2 + 1  # paging ended
+        assert log.returncode != 0 and "not signed" in log.stderr  # a paired computer wants signed pages
+        unpaired = subprocess.run([sys.executable, "-m", "pumpsync", "log", "--port", rogue.port, "--keystore",
+                                   str(tmp_path / "none.json"), "--db", str(db)], capture_output=True, text=True,
+                                  timeout=120)
+        assert "\x1b" not in unpaired.stdout and "\\x1b" in unpaired.stdout  # escapes shown, never sent raw
+        assert rogue.log_pages_served <= 2 * unit_commands.MAX_LOG_PAGES + 2  # paging ended (two logs)
 
 
 # ---------------------------------------------------------------------- clocks

@@ -164,10 +164,35 @@ def test_a_clock_set_ahead_then_back_cannot_stretch_a_pause(tmp_path):
 def test_the_unit_refuses_a_big_clock_jump_unless_confirmed(tmp_path):
     from pumpwatch import clock
 
-    hal, unit = _unit(tmp_path, _empty_soon())
+    hal, unit = _unit(tmp_path, minimal(refill={"at": "2026-11-10T10:00:00Z", "volume_ml": 20}))
     with pytest.raises(ValueError, match="confirm the jump"):
         clock.set_time(unit, unit.now_s() + 4 * 3600, False)
     clock.set_time(unit, unit.plan.refill_at + 60, True)
     with pytest.raises(ValueError, match="before the refill"):
         clock.set_time(unit, unit.plan.refill_at - 60, False)
     assert clock.set_time(unit, unit.now_s() + 600, False)["time"] == unit.now_s()
+
+
+def test_small_unconfirmed_steps_back_cannot_add_up_to_a_big_jump(tmp_path):
+    from pumpwatch import clock
+
+    hal, unit = _unit(tmp_path, minimal(refill={"at": "2026-10-01T10:00:00Z", "volume_ml": 20}))
+    now = unit.now_s()
+    clock.set_time(unit, now - 3 * 3600 + 1, False)
+    with pytest.raises(ValueError, match="already been moved"):
+        clock.set_time(unit, unit.now_s() - 3 * 3600 + 1, False)
+    clock.set_time(unit, now - 10 * 3600, True)  # the nurse confirmed: a fresh allowance
+    clock.set_time(unit, unit.now_s() + 600, False)
+
+
+def test_moving_the_clock_back_past_the_start_of_a_sounding_alarm_needs_confirmation(tmp_path):
+    """A clinic computer whose clock is an hour slow must not end EMPTY without a word."""
+    from pumpwatch import clock
+
+    hal, unit = _unit(tmp_path, _empty_soon())
+    empty_since = dict(unit.active(unit.now_s()))[EMPTY]
+    unit.hal.set_wall_time(empty_since + 600)
+    quiet_step(unit)
+    with pytest.raises(ValueError, match="would end the empty alarm"):
+        clock.set_time(unit, empty_since - 600, False)
+    assert EMPTY in [cid for cid, _ in unit.sounding]
