@@ -24,6 +24,7 @@ from pumpsync.emulator import Emulator
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 GOAL_KB = 128
+DEBUG = False
 HEAPS_KB = list(range(96, 257, 16))
 
 
@@ -96,7 +97,9 @@ def sync_with_full_log(tmp, backend, heap, compiled):
                 client.call("settings_get", verified=True)
                 entries = unit_commands.download_log(client)
                 ok = len(entries) > 1000
-        except Exception:  # noqa: BLE001 - any failure: this heap is too small
+        except Exception as exc:  # noqa: BLE001 - any failure: this heap is too small
+            if DEBUG:
+                print("   ", heap, type(exc).__name__, exc)
             ok = False
         return ok and _healthy(emu), emu.stats()["firmware_heap_peak"]
 

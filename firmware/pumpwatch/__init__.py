@@ -6,6 +6,28 @@ under the emulator and imported by the host tools.
 
 VERSION = "0.1.0"
 
+# A block of RAM held while nothing needs it and given back just before the
+# biggest jobs (checking settings at boot or in a sync, the status forecast):
+# MicroPython's heap never moves, and without it those modules met a heap in
+# pieces, with plenty free but no stretch long enough (docs/architecture.md).
+reserve = None
+RESERVE_BYTES = 16 * 1024
+
+
+def release_reserve():
+    global reserve
+    reserve = None
+
+
+def take_reserve(size=RESERVE_BYTES):
+    """Hold the reserve again if a long enough stretch is free (else go without)."""
+    global reserve
+    if reserve is None:
+        try:
+            reserve = bytearray(size)
+        except MemoryError:
+            reserve = None
+
 
 def unload(names):
     """Drop modules so their bytecode can be freed; they are imported again when

@@ -10,7 +10,7 @@ of a step: anything that fails becomes an error reply.  The methods
 themselves are methods.py's.  Loaded on the first serial traffic.
 """
 
-from pumpwatch import methods, protocol, unload
+from pumpwatch import methods, protocol, release_reserve, take_reserve, unload
 from pumpwatch.keys import Keys
 
 try:
@@ -54,9 +54,9 @@ class Service:
 
     def feed(self, data):
         """Handle up to MAX_FRAMES_PER_STEP lines; True when more are queued."""
-        if data:
-            self.lines.push(data)
         try:
+            if data:
+                self.lines.push(data)
             for _ in range(MAX_FRAMES_PER_STEP):
                 line = self.lines.next_line()
                 if line is False:
@@ -68,8 +68,14 @@ class Service:
                     reply, key = self._handle(line)
                     self._send(reply, key)
             return self.lines.pending()
+        except MemoryError:  # the bytes queued did not fit: drop them, say so, carry on
+            release_reserve()
+            self.lines = protocol.LineSplitter()
+            self._send(protocol.error(None, protocol.FAILED, "out of memory: input dropped"), None)
+            return False
         finally:
             unload(TRANSIENT_MODULES)
+            take_reserve()
 
     def _send(self, message, key):
         try:

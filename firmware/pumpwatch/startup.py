@@ -15,7 +15,7 @@ settings are rejected, the old ones stay in force", never a crash loop.
 import json
 import os
 
-from pumpwatch import VERSION, records, sounds, unload
+from pumpwatch import VERSION, records, release_reserve, sounds, take_reserve, unload
 from pumpwatch.alarm_policy import AlarmPolicy
 from pumpwatch.conditions import NO_SETTINGS, SETTINGS_CORRUPT, SETTINGS_REJECTED, STORAGE_CORRUPT, TIME_UNKNOWN
 
@@ -47,9 +47,11 @@ def boot(unit):
     load_state(unit, now)
     unit.log_event({"e": "boot", "cause": hal.reset_cause(), "fw": VERSION, "board": hal.board})
     unload(BOOT_ONLY_MODULES)
+    take_reserve()
 
 
 def load_settings(unit, now):
+    release_reserve()  # one free stretch of RAM for the checker (pumpwatch/__init__.py)
     from pumpwatch import readback  # boot only: a sync's apply() does without it (RAM)
     stored = None
     try:
@@ -101,6 +103,7 @@ def use(unit, text, now):
 def apply(unit, text, now, placed=False):
     """New settings (a placed file or a sync): check, store verbatim, use.
     Returns the errors; nothing changes when there are any."""
+    release_reserve()
     errors = use(unit, text, now)
     if errors:
         return errors

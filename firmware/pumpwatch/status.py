@@ -25,6 +25,8 @@ def of(unit, unit_id):
 
 
 def _forecast(unit, now):
+    from pumpwatch import release_reserve
+    release_reserve()
     from pumpwatch import settings, unload
     from pumpwatch.startup import BOOT_ONLY_MODULES
 
