@@ -21,9 +21,6 @@ See docs/emulator.md.
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
 import select
 import threading
 import time
@@ -35,12 +32,13 @@ from pumpsync.emulator import backends
 from pumpsync.emulator.board import (EXIT_HARD, EXIT_POWER_CUT, EXIT_SOFT_FRIENDLY, EXIT_SOFT_RAW, RunnerProcess,
                                      SerialInbox, SerialPty, pump)
 from pumpsync.emulator.errors import EmulatorError
+from pumpsync.emulator.statedir import StateDir
+from pumpsync.emulator.telemetry import Telemetry
 from pumpsync import firmware_build
 from pumpsync.micropython import FIRMWARE_DIR
 
 __all__ = ["Emulator", "EmulatorError", "install_firmware"]
 
-PORT_LOG_LIMIT = 64 * 1024  # what serial_output() keeps of the unit's output
 STEP_TIMEOUT_S = 30.0  # a step that takes longer in real time is a hung unit
 RESET_LOOP_LIMIT = 10  # boots in a row that never reach a step's end or the REPL
 _LIVE_POLL_S = 0.02
@@ -66,6 +64,7 @@ class Emulator:
         if speed < 0:
             raise EmulatorError("speed must be 0 or more")
         self.state_dir = Path(state_dir).resolve()
+        self._dir = StateDir(self.state_dir)
         self._backend = backends.make(backend, self.state_dir, heap_kb, compiled)
         if isinstance(start_time, str):
             epoch = timecalc.parse_iso(start_time)
@@ -87,7 +86,6 @@ class Emulator:
         self._advancing = False
         self._runner: RunnerProcess | None = None
         self._port: SerialPty | None = None
-        self._lock_file = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._waiting_until: int | None = None  # virtual ms the sleeping unit asked to wake
@@ -98,19 +96,12 @@ class Emulator:
         self._last_feed_ms: int | None = None
         self._pending_reset: dict | None = None
         self._replay = b""
-        self._buzzer: list[tuple[int, int]] = []
-        self._led: list[tuple[int, int]] = []
-        self._events: list[dict] = []
-        self._serial_log = bytearray()
-        self._stats = {"wakeups": 0, "flash_writes": 0, "flash_bytes_written": 0, "flash_block_ops": 0,
-                       "heap_peak": 0, "firmware_heap_peak": 0, "runner_heap": 0, "boots": 0, "watchdog_resets": 0,
-                       "crashes": 0, "serial_bytes_from_host": 0, "serial_bytes_to_host": 0}
-        self._error: str | None = None
+        self._record = Telemetry()
+        self._stats = self._record.stats
         self._cut_at_write: int | None = None  # global flash-write index of an armed power cut
         self._cut_torn = False
         self._inbox = SerialInbox(self._backend.serial_window)
         self._unsettled_boots = 0  # boots since the unit last slept or sat in the REPL
-        self._heap_base = 0  # the runner's own heap (VFS, emuhw) measured at boot
 
     # ------------------------------------------------------------------ lifecycle
     def __enter__(self) -> "Emulator":
@@ -122,28 +113,13 @@ class Emulator:
 
     def start(self):
         """Claim state_dir, open the port and power the unit on."""
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        self._lock_file = open(self.state_dir / ".lock", "a+")
-        try:
-            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            self._lock_file.seek(0)
-            owner = self._lock_file.read().strip() or "another process"
-            self._lock_file.close()
-            self._lock_file = None
-            raise EmulatorError(f"{self.state_dir} is already used by a running emulator ({owner}); "
-                                "stop it or use another state_dir") from None
-        self._lock_file.seek(0)
-        self._lock_file.truncate()
-        self._lock_file.write(f"pid {os.getpid()}\n")
-        self._lock_file.flush()
+        self._dir.claim()
         try:
             self._backend.install()
         except BaseException:
-            self._lock_file.close()
-            self._lock_file = None
+            self._dir.release()
             raise
-        self._load_persistent()
+        self._rtc_offset_ms = self._dir.load_rtc(self._rtc_offset_ms)
         self._port = SerialPty()
         self.boot()
         self._thread = threading.Thread(target=self._live_loop, name="pumpwatch-emulator", daemon=True)
@@ -162,9 +138,7 @@ class Emulator:
             if self._port is not None:
                 self._port.close()
                 self._port = None
-            if self._lock_file is not None:
-                self._lock_file.close()
-                self._lock_file = None
+            self._dir.release()
 
     # ------------------------------------------------------------------ the API
     @property
@@ -266,21 +240,21 @@ class Emulator:
     def buzzer_log(self) -> list[tuple[int, int]]:
         """[(virtual ms, frequency Hz)] at every change; 0 Hz = silent."""
         with self._lock:
-            return list(self._buzzer)
+            return list(self._record.buzzer)
 
     def led_log(self) -> list[tuple[int, int]]:
         with self._lock:
-            return list(self._led)
+            return list(self._record.led)
 
     def events(self) -> list[dict]:
         """Every other message the unit's hardware reported (rtc, wdt, resets...)."""
         with self._lock:
-            return list(self._events)
+            return list(self._record.events)
 
     def serial_output(self) -> bytes:
         """The last 64 KB the unit wrote to its serial port."""
         with self._lock:
-            return bytes(self._serial_log)
+            return bytes(self._record.serial)
 
     def next_wakeup(self) -> float | None:
         """Virtual epoch seconds the sleeping unit asked to be woken, None if it
@@ -299,11 +273,9 @@ class Emulator:
         crashes (the firmware died: an uncaught exception, a MemoryError, a
         hung step; the last one is `error`), backend, heap_kb (unix)..."""
         with self._lock:
-            result: dict = dict(self._stats, **self._backend.stats())
+            result: dict = dict(self._record.snapshot(), **self._backend.stats())
             result["powered"] = self._runner is not None
             result["state"] = self._state
-            if self._error:
-                result["error"] = self._error
             return result
 
     # ------------------------------------------------------------------ clock
@@ -368,7 +340,7 @@ class Emulator:
             self._live_runner().send({"ev": "tick", "now": self._clock_ms, "seq": self._wait_seq})
         else:
             self._stats["watchdog_resets"] += 1
-            self._events.append({"k": "watchdog_reset", "t": self._clock_ms})
+            self._record.events.append({"k": "watchdog_reset", "t": self._clock_ms})
             self._power_off()
             self._start_runner("main", cause="watchdog")
 
@@ -386,9 +358,8 @@ class Emulator:
         deadline = time.monotonic() + STEP_TIMEOUT_S
         while self._state == "busy":
             if time.monotonic() > deadline:
-                self._stats["crashes"] += 1
-                self._error = "the unit did not finish a step within %.0f s (hung): reset" % STEP_TIMEOUT_S
-                self._events.append({"k": "hung", "t": self._clock_ms})
+                self._record.crashed("the unit did not finish a step within %.0f s (hung): reset" % STEP_TIMEOUT_S,
+                                     {"k": "hung", "t": self._clock_ms})
                 self._power_off()
                 self._start_runner("main", cause="watchdog")
                 deadline = time.monotonic() + STEP_TIMEOUT_S
@@ -425,37 +396,18 @@ class Emulator:
             self._state = "busy"
 
     def _handle(self, message: dict):
+        """What a message means for the unit's state; the rest is only recorded."""
         kind = message.get("k")
         now = self._clock_ms
-        if kind == "serial":
-            data = bytes.fromhex(message["hex"]) if "hex" in message else message["data"].encode("latin1")
-            self._serial_log += data
-            del self._serial_log[:-PORT_LOG_LIMIT]
-            self._stats["serial_bytes_to_host"] += len(data)
-            self._live_port().write(data)
-        elif kind == "wait":
-            self._stats["wakeups"] += 1
+        if kind == "wait":
+            self._record.waited(message.get("heap"))
             self._waiting_until = message["until"]
             self._wait_seq = message["seq"]
             self._state = "sleeping"
             self._unsettled_boots = 0
-            self._feed_serial()
-            if message.get("heap") is not None:
-                self._stats["heap_peak"] = max(self._stats["heap_peak"], message["heap"])
-                self._stats["firmware_heap_peak"] = max(self._stats["firmware_heap_peak"],
-                                                        message["heap"] - self._heap_base)
             if message.get("fed"):
                 self._last_feed_ms = now
-        elif kind == "buzzer":
-            self._buzzer.append((now, message["freq"]))
-        elif kind == "led":
-            self._led.append((now, message["state"]))
-        elif kind == "flash":
-            if message["op"] in ("write", "rename", "remove", "mkdir", "rmdir", "prog", "erase"):
-                self._stats["flash_writes"] += 1
-                self._stats["flash_bytes_written"] += message.get("bytes", 0)
-            if message["op"] in ("prog", "erase"):
-                self._stats["flash_block_ops"] += 1
+            self._feed_serial()
         elif kind == "rx":
             self._inbox.taken(message["n"])
             self._feed_serial()
@@ -464,36 +416,25 @@ class Emulator:
             self._waiting_until = None
             self._unsettled_boots = 0
             self._feed_serial()
-        elif kind == "crash":
-            self._stats["crashes"] += 1
-            self._error = f"the firmware crashed: {message.get('error')}"
-            self._events.append(dict(message, t=now))
         elif kind == "reset":
             self._pending_reset = message
             if message.get("kind") == "hard":
                 self._hard_reset()  # the runner ends after this message (unix: it waits to be killed)
         elif kind == "power_cut":
             self._power_cut_during_write()  # no more from this boot: power is gone
-        elif kind == "maintenance":
-            # the board's timer keeps the watchdog fed for the maintenance window
-            if self._watchdog_ms is not None:
-                self._last_feed_ms = now + message["ms"] - self._watchdog_ms
-            self._events.append(dict(message, t=now))
-        elif kind == "rtc":
-            self._rtc_offset_ms = int(message["offset_ms"])
-            self._save_persistent()
-            self._events.append(dict(message, t=now))
-        elif kind == "wdt":
-            self._watchdog_ms = message["timeout_ms"]
-            self._last_feed_ms = now
-            self._events.append(dict(message, t=now))
-        elif kind == "boot":
-            self._stats["boots"] += 1
-            self._heap_base = message.get("heap_base", 0)
-            self._stats["runner_heap"] = self._heap_base
-            self._events.append(dict(message, t=now))
         else:
-            self._events.append(dict(message, t=now))
+            if kind == "maintenance" and self._watchdog_ms is not None:
+                # the board's timer keeps the watchdog fed for the maintenance window
+                self._last_feed_ms = now + message["ms"] - self._watchdog_ms
+            elif kind == "rtc":
+                self._rtc_offset_ms = int(message["offset_ms"])
+                self._dir.save_rtc(self._rtc_offset_ms)
+            elif kind == "wdt":
+                self._watchdog_ms = message["timeout_ms"]
+                self._last_feed_ms = now
+            data = self._record.note(message, now)
+            if data:
+                self._live_port().write(data)
 
     def _runner_exited(self):
         code = self._live_runner().exit_code()
@@ -509,25 +450,15 @@ class Emulator:
         elif code == EXIT_POWER_CUT:
             self._power_cut_during_write()
         else:
-            self._stats["crashes"] += 1
-            self._error = (f"the emulator runner stopped with exit code {code} ({self._last_words()}); "
-                           f"see {self.state_dir / 'runner.log'}")
-            self._events.append({"k": "runner_exit", "code": code, "t": self._clock_ms})
-
-    def _last_words(self) -> str:
-        """The last line the dead runner wrote (its log, else the port)."""
-        try:
-            lines = (self.state_dir / "runner.log").read_bytes()[-2000:].splitlines()
-        except OSError:
-            lines = []
-        lines = [line for line in lines if line.strip()] or \
-            [line for line in bytes(self._serial_log[-2000:]).splitlines() if line.strip()]
-        return lines[-1].decode("utf-8", "replace").strip() if lines else "no output"
+            last = self._dir.last_log_line() or self._record.last_serial_line() or b"no output"
+            self._record.crashed(f"the emulator runner stopped with exit code {code} "
+                                 f"({last.decode('utf-8', 'replace').strip()}); see {self._dir.runner_log}",
+                                 {"k": "runner_exit", "code": code, "t": self._clock_ms})
 
     def _power_cut_during_write(self):
         """The armed power cut happened: the runner stopped at that flash write."""
         self._cut_at_write = None
-        self._events.append({"k": "power_cut", "at_flash_write": self._stats["flash_writes"] + 1,
+        self._record.events.append({"k": "power_cut", "at_flash_write": self._stats["flash_writes"] + 1,
                              "t": self._clock_ms})
         self._power_off()
         self._clock_lost_with_power()
@@ -544,10 +475,9 @@ class Emulator:
         """Start a boot; the caller settles it (so reset loops iterate, not recurse)."""
         self._unsettled_boots += 1
         if self._unsettled_boots > RESET_LOOP_LIMIT:
-            self._stats["crashes"] += 1
-            self._error = (f"reset loop: {RESET_LOOP_LIMIT} boots in a row ended before the firmware slept "
-                           "or reached the REPL; the unit is left off (see serial_output())")
-            self._events.append({"k": "reset_loop", "t": self._clock_ms})
+            self._record.crashed(f"reset loop: {RESET_LOOP_LIMIT} boots in a row ended before the firmware "
+                                 "slept or reached the REPL; the unit is left off (see serial_output())",
+                                 {"k": "reset_loop", "t": self._clock_ms})
             self._power_off()
             return
         cut = 0
@@ -556,7 +486,7 @@ class Emulator:
         boot = backends.Boot(mode=mode, cause=cause, now_ms=self._clock_ms, rtc_offset_ms=self._rtc_offset_ms,
                              battery_mv=self.battery_mv, measure_heap=self.measure_heap, cut_at_write=cut,
                              torn=self._cut_torn)
-        self._runner = RunnerProcess(self._backend.command(boot), mode, self.state_dir / "runner.log",
+        self._runner = RunnerProcess(self._backend.command(boot), mode, self._dir.runner_log,
                                      cwd=backends.GUEST.parent)
         self._state = "busy"
         self._waiting_until = None
@@ -575,18 +505,12 @@ class Emulator:
         self._waiting_until = None
         self._watchdog_ms = None
         self._pending_reset = None
-        self._buzzer_silenced_by_power_loss()
+        self._record.power_lost(self._clock_ms)
 
     def _clock_lost_with_power(self):
         if not self.rtc_backup:
             self._rtc_offset_ms = None
-            self._save_persistent()
-
-    def _buzzer_silenced_by_power_loss(self):
-        if self._buzzer and self._buzzer[-1][1] != 0:
-            self._buzzer.append((self._clock_ms, 0))
-        if self._led and self._led[-1][1] != 0:
-            self._led.append((self._clock_ms, 0))
+            self._dir.save_rtc(self._rtc_offset_ms)
 
     def _live_loop(self):
         """Real-time mode: relay the port and wake the unit as virtual time passes.
@@ -619,21 +543,3 @@ class Emulator:
                 if due is not None and due <= self._now_ms() and (self.speed > 0 or self._state == "sleeping"):
                     self._fire_due()
                 self._settle()
-
-    # ------------------------------------------------------------------ persistence (outside the flash)
-    def _persistent_path(self) -> Path:
-        return self.state_dir / "hardware.json"
-
-    def _load_persistent(self):
-        try:
-            saved = json.loads(self._persistent_path().read_text())
-        except (OSError, ValueError):
-            return
-        self._rtc_offset_ms = saved.get("rtc_offset_ms", 0)
-
-    def _save_persistent(self):
-        path = self._persistent_path()
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"rtc_offset_ms": self._rtc_offset_ms}))
-        os.replace(tmp, path)
-
