@@ -4,8 +4,11 @@ on the same heap), for the .mpy build deploy ships and the .py sources; and
 the live heap the wasm backend measures for the same jobs (its heap cannot be
 capped).  Jobs: boot with settings and a quiet week; a whole refill cycle; a
 sync whose log is at its rotation maximum; 5 000 random, mutated and
-memory-bomb frames (the test suite runs 100 000).  Goal: 128 KB on this
-64-bit binary (about 96 KB on the 32-bit boards).
+memory-bomb frames (the test suite runs 20 000 on wasm).  Goal: 128 KB on
+this 64-bit binary (about 96 KB on the 32-bit boards).  Known: on the unix
+backend a flood with bytes over 0x7f stalls the emulator's 1 KB port window
+(the firmware answers the same flood on wasm and on CPython), so that job
+reads "over 256 KB" there until the emulator is fixed.
 """
 
 from __future__ import annotations
@@ -112,6 +115,8 @@ def hostile_frames(tmp, backend, heap, compiled, count=5000):
     with Emulator(state_dir=tmp, start_time="2026-11-20T10:30:00Z", speed=0, backend=backend, heap_kb=heap,
                   compiled=compiled, measure_heap=False) as emu:
         emu.advance(2)
+        if not _healthy(emu):
+            return False, 0
         with UnitClient(emu.port) as client:
             for i in range(count // 50):
                 batch = []
@@ -131,7 +136,14 @@ def hostile_frames(tmp, backend, heap, compiled, count=5000):
                 for _ in range(10):
                     emu.advance(0.05)
                 client.read_frames(0.5, idle=0.02)
-            alive = client.call("hello")["protocol"] == protocol.VERSION
+            # the unit takes the port's bytes 1 KB a step: let it work through the backlog, then ask
+            client.send_raw(protocol.encode({"v": 1, "id": 424242, "m": "hello", "a": {}}))
+            alive = False
+            for _ in range(200):
+                emu.advance(0.05)
+                if any(r.get("id") == 424242 and r.get("ok") for r in client.read_frames(0.02, idle=0.01)):
+                    alive = True
+                    break
         return alive and _healthy(emu), emu.stats()["firmware_heap_peak"]
 
 
