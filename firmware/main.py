@@ -17,7 +17,7 @@ except ImportError:
 
 import pumpwatch  # noqa: E402
 
-pumpwatch.take_reserve(24 * 1024)  # while the heap is one piece: given back for the boot's settings check
+pumpwatch.take_reserve()  # while the heap is one piece: given back for the boot's settings check
 from pumpwatch import entry  # noqa: E402
 
 entry.run(early_watchdog)

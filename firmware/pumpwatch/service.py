@@ -10,7 +10,7 @@ of a step: anything that fails becomes an error reply.  The methods
 themselves are methods.py's.  Loaded on the first serial traffic.
 """
 
-from pumpwatch import methods, protocol, release_reserve, take_reserve, unload
+from pumpwatch import methods, protocol, release_reserve, unload
 from pumpwatch.keys import Keys
 
 try:
@@ -71,11 +71,10 @@ class Service:
         except MemoryError:  # the bytes queued did not fit: drop them, say so, carry on
             release_reserve()
             self.lines = protocol.LineSplitter()
-            self._send(protocol.error(None, protocol.FAILED, "out of memory: input dropped"), None)
+            self.hal.serial_write(_NO_MEMORY)
             return False
         finally:
             unload(TRANSIENT_MODULES)
-            take_reserve()
 
     def _send(self, message, key):
         try:

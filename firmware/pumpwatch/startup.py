@@ -15,7 +15,7 @@ settings are rejected, the old ones stay in force", never a crash loop.
 import json
 import os
 
-from pumpwatch import VERSION, records, release_reserve, sounds, take_reserve, unload
+from pumpwatch import VERSION, records, release_reserve, sounds, unload
 from pumpwatch.alarm_policy import AlarmPolicy
 from pumpwatch.conditions import NO_SETTINGS, SETTINGS_CORRUPT, SETTINGS_REJECTED, STORAGE_CORRUPT, TIME_UNKNOWN
 
@@ -47,7 +47,6 @@ def boot(unit):
     load_state(unit, now)
     unit.log_event({"e": "boot", "cause": hal.reset_cause(), "fw": VERSION, "board": hal.board})
     unload(BOOT_ONLY_MODULES)
-    take_reserve()
 
 
 def load_settings(unit, now):
