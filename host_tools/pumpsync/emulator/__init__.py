@@ -487,7 +487,7 @@ class Emulator:
                              battery_mv=self.battery_mv, measure_heap=self.measure_heap, cut_at_write=cut,
                              torn=self._cut_torn)
         self._runner = RunnerProcess(self._backend.command(boot), mode, self._dir.runner_log,
-                                     cwd=backends.GUEST.parent)
+                                     cwd=self._backend.cwd)
         self._state = "busy"
         self._waiting_until = None
         self._inbox.new_boot(power_lost=False)

@@ -30,6 +30,7 @@ GUEST = Path(__file__).with_name("guest")
 WASM_RUNNER = Path(__file__).with_name("runner.mjs")
 UNIX_RUNNER = GUEST / "unix" / "runner.py"
 UNIX_SERIAL_WINDOW = 1024  # guest/unix/hostlink.py RX_WINDOW
+_ARG_WIDTH = 24  # every value on the unix runner's command line is padded to this
 
 
 @dataclass
@@ -58,6 +59,7 @@ class WasmBackend:
     def __init__(self, state_dir: Path, compiled: bool = False):
         self.flash_dir = state_dir / "flash"
         self.compiled = compiled
+        self.cwd = WASM_RUNNER.parent
 
     def install(self):
         """A factory-fresh flash unless the state_dir already has one."""
@@ -89,6 +91,7 @@ class UnixBackend:
         if heap_kb < 8:
             raise EmulatorError(f"heap_kb must be 8 or more, not {heap_kb}")
         self.image = state_dir / "flash.img"
+        self.cwd = state_dir  # the runner opens "flash.img" from here
         self.seed_dir = state_dir / "flash"  # files placed before the first boot (scenario.prepare_unit)
         self.heap_kb = heap_kb
         self.compiled = compiled
@@ -109,10 +112,16 @@ class UnixBackend:
             shutil.copyfile(_factory_image(self.compiled), self.image)
 
     def command(self, boot: Boot) -> list[str]:
+        """The runner's command line.  Its strings live on the guest heap, so
+        they have the same lengths whatever the state_dir and the boot: the
+        image by a relative name, every value padded to a fixed width (a
+        MemoryError at the edge of the heap must not depend on a path)."""
+        options = ["--image", "flash.img", "--blocks", str(flash_image.BLOCKS),
+                   "--block-size", str(flash_image.BLOCK_SIZE), "--progsize", str(flash_image.PROGSIZE),
+                   *boot.argv()]
+        padded = [value if i % 2 == 0 else (value or "none").ljust(_ARG_WIDTH) for i, value in enumerate(options)]
         return [str(flash_image.micropython_executable()), "-X", f"heapsize={self.heap_kb}k", str(UNIX_RUNNER),
-                "--image", str(self.image), "--blocks", str(flash_image.BLOCKS),
-                "--block-size", str(flash_image.BLOCK_SIZE), "--progsize", str(flash_image.PROGSIZE),
-                *boot.argv()]
+                *padded]
 
     def read_flash(self, path: str) -> bytes | None:
         return flash_image.read(self.image, path)

@@ -30,12 +30,7 @@ class ImageFlash:
         f.seek(block * self.block_size + offset)
         f.readinto(buf)
 
-    def writeblocks(self, block, buf, offset=None):
-        if offset is None:  # simple interface: whole blocks, erase first
-            count = len(buf) // self.block_size
-            for i in range(count):
-                self._erase(block + i)
-            offset = 0
+    def writeblocks(self, block, buf, offset=0):
         size = len(buf)
         if self._watch is not None:
             size = self._watch.before(OP_PROG, block, size)

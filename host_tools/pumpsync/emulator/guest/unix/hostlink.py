@@ -26,7 +26,7 @@ RX_WINDOW = 1024  # also the host's UnixBackend.serial_window
 _out = sys.stdout.buffer
 _in = sys.stdin.buffer
 
-# set by the runner from its command line
+# set from the runner's command line (unixboot.py)
 rtc_offset_ms = None  # the RTC's offset from virtual time; None: lost
 reset_cause = "power_on"
 measure_heap = True
@@ -53,22 +53,20 @@ def send(obj):
 
 
 def send_serial(data):
-    """Bytes to the port, as {"k":"serial","hex":..} messages of <= 512 bytes."""
+    """Bytes to the port, as {"k":"serial","hex":..} lines of <= 128 bytes: the
+    only heap used is one small hex string at a time (a UART write needs none)."""
     mv = memoryview(data)
-    for start in range(0, len(data), 512):
+    for start in range(0, len(data), 128):
+        digits = binascii.hexlify(mv[start:start + 128])  # a MemoryError here leaves no half line
         write(b'{"k":"serial","hex":"')
-        write(binascii.hexlify(mv[start:start + 512]))
+        write(digits)
         write(b'"}\n')
 
 
-def take_rx(count=-1):
-    """Remove and return up to `count` queued serial bytes, telling the host."""
+def take_rx():
+    """Remove and return every queued serial byte, telling the host."""
     global rx
-    if count < 0 or count >= len(rx):
-        data, rx = bytes(rx), bytearray()
-    else:
-        data = bytes(rx[:count])
-        rx[0:count] = b""
+    data, rx = bytes(rx), bytearray()
     if data:
         send({"k": "rx", "n": len(data)})
     return data
@@ -120,28 +118,6 @@ def drop_interrupts(since):
     rx = kept
     send({"k": "rx", "n": dropped})
     return True
-
-
-def install_kbd_intr():
-    """Make `import micropython` give a copy whose kbd_intr() records the
-    char here (the builtin module cannot be patched)."""
-    import micropython as real
-
-    class Micropython:
-        pass
-
-    wrapper = Micropython()
-    for name in dir(real):
-        if not name.startswith("__"):
-            setattr(wrapper, name, getattr(real, name))
-
-    def kbd_intr(char):
-        global interrupt_char
-        interrupt_char = char
-        real.kbd_intr(char)
-
-    wrapper.kbd_intr = kbd_intr
-    sys.modules["micropython"] = wrapper
 
 
 class FlashWatch:

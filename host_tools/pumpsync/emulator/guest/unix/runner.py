@@ -2,8 +2,12 @@
 # port == one process (the wasm backend's runner.mjs, for this port):
 #
 #   micropython -X heapsize=128k runner.py --image FILE --blocks N --block-size N
-#       --progsize N --mode main|friendly|raw --cause C --now MS --rtc OFFSET_MS|""
+#       --progsize N --mode main|friendly|raw --cause C --now MS --rtc OFFSET_MS|none
 #       --battery MV --measure-heap 0|1 --cut-at-write N --torn 0|1
+#
+# (values may be padded with spaces: the host keeps the lengths of these
+# strings, which live on the heap, the same from boot to boot; unixboot.py
+# reads them)
 #
 # Mounts the littlefs image as "/" (as a board's _boot.py does), boots the
 # firmware like pyexec (boot.py, then main.py) and reports to the host over
@@ -29,32 +33,11 @@ import hostlink
 _GUEST_DIR = sys.path[0]  # this directory: its frames are left out of tracebacks
 
 
-def _options():
-    opts = {"mode": "main", "cause": "power_on", "now": "0", "rtc": "", "battery": "3900",
-            "measure-heap": "1", "cut-at-write": "0", "torn": "0", "progsize": "256"}
-    argv = sys.argv[1:]
-    for i in range(0, len(argv) - 1, 2):
-        opts[argv[i][2:]] = argv[i + 1]
-    return opts
-
-
-def _configure(opts):
-    hostlink.now_ms = int(opts["now"])
-    hostlink.battery_mv = int(opts["battery"])
-    hostlink.rtc_offset_ms = int(opts["rtc"]) if opts["rtc"] else None
-    hostlink.reset_cause = opts["cause"]
-    hostlink.measure_heap = opts["measure-heap"] != "0"
-    hostlink.cut_at = int(opts["cut-at-write"])
-    hostlink.cut_torn = opts["torn"] != "0"
-    hostlink.install_kbd_intr()
-
-
-def _mount(opts):
+def _mount(image, block_size, blocks, progsize):
     """The image as "/" on littlefs2, with a board's sys.path."""
-    image = open(opts["image"], "r+b")  # opened before "/" stops being the host's
-    flash = flashdev.ImageFlash(image, int(opts["block-size"]), int(opts["blocks"]), hostlink.FlashWatch())
-    fs = vfs.VfsLfs2(flash, progsize=int(opts["progsize"]))
-    vfs.umount("/")
+    flash = flashdev.ImageFlash(open(image, "r+b"), block_size, blocks, hostlink.FlashWatch())
+    fs = vfs.VfsLfs2(flash, progsize=progsize)
+    vfs.umount("/")  # the image file stays open and usable
     vfs.mount(fs, "/")
     os.chdir("/")
     sys.path[:] = ["", ".frozen", "/lib"]
@@ -119,23 +102,24 @@ def _exists(name):
 
 def main():
     started = time.ticks_ms()
-    opts = _options()
-    _configure(opts)
+    import unixboot
+    mode, image, block_size, blocks, progsize = unixboot.start()
+    del sys.modules["unixboot"], unixboot  # start-up code: out of RAM
     gc.collect()
     heap_base = gc.mem_alloc()  # the runner's own share (C code on a board)
     try:
-        _mount(opts)
+        _mount(image, block_size, blocks, progsize)
     except OSError as exc:
-        hostlink.send({"k": "boot", "mode": opts["mode"], "boot_ms": 0, "heap_base": heap_base})
+        hostlink.send({"k": "boot", "mode": mode, "boot_ms": 0, "heap_base": heap_base})
         _report(exc, True)
         _idle("friendly")
-    hostlink.send({"k": "boot", "mode": opts["mode"], "heap_base": heap_base,
+    hostlink.send({"k": "boot", "mode": mode, "heap_base": heap_base,
                    "boot_ms": time.ticks_diff(time.ticks_ms(), started)})
     if _exists("boot.py") and _run_script("boot") == "exit":
         _soft_reset()
-    if opts["mode"] != "raw" and _exists("main.py") and _run_script("main") == "exit":
+    if mode != "raw" and _exists("main.py") and _run_script("main") == "exit":
         _soft_reset()
-    _idle("raw" if opts["mode"] == "raw" else "friendly")
+    _idle("raw" if mode == "raw" else "friendly")
 
 
 main()
