@@ -74,5 +74,9 @@ def enter_maintenance(emu, minutes: int = 10):
             _TEST_KEYS[unit] = pair(emu, client)
         client.key, client.key_name = _TEST_KEYS[unit], "test bench"
         client.write("maintenance", {"minutes": minutes})
+    deadline = time.monotonic() + 10
     emu.advance(0.5)
+    while emu.stats()["state"] != "repl" and time.monotonic() < deadline:  # the step may still be ending
+        time.sleep(0.05)
+        emu.advance(0.05)
     assert emu.stats()["state"] == "repl"
