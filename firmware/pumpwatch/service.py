@@ -37,8 +37,7 @@ class Service:
         self.lines = protocol.LineSplitter()
         self.nonce = None  # (hex text, issued at ticks)
         self.keys = Keys(unit.data_dir)
-        self.pending_key = ("", b"")  # (name, key) waiting for the press of unit.request "pair"
-        self.pending_key = None
+        self.pending_key = None  # type: tuple | None  # (name, key) waiting for the press of unit.request "pair"
         self.paired_name = None  # the name the last confirmed pairing stored
         self.refused = 0  # refusals not yet summarised
         self.refused_why = None

@@ -4,7 +4,9 @@ pages its "log" forever with text full of terminal escape sequences."""
 
 from __future__ import annotations
 
+import binascii
 import os
+import select
 import threading
 import tty
 
@@ -46,12 +48,11 @@ class RogueUnit:
         if method == "log":
             self.log_pages_served += 1
             body = '{"e": "boot\\u001b]0;owned\\u0007", "t": 1795000000}'
-            line = "%08x %s" % (__import__("binascii").crc32(body.encode()), body)
+            line = "%08x %s" % (binascii.crc32(body.encode()), body)
             return {"lines": [line], "cursor": [1, 0], "done": False}
         return {}
 
     def _serve(self):
-        import select
         buffer = b""
         while not self._stop.is_set():
             ready, _, _ = select.select([self.master], [], [], 0.05)
