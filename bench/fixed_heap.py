@@ -5,10 +5,7 @@ the live heap the wasm backend measures for the same jobs (its heap cannot be
 capped).  Jobs: boot with settings and a quiet week; a whole refill cycle; a
 sync whose log is at its rotation maximum; 5 000 random, mutated and
 memory-bomb frames (the test suite runs 20 000 on wasm).  Goal: 128 KB on
-this 64-bit binary (about 96 KB on the 32-bit boards).  Known: on the unix
-backend a flood with bytes over 0x7f stalls the emulator's 1 KB port window
-(the firmware answers the same flood on wasm and on CPython), so that job
-reads "over 256 KB" there until the emulator is fixed.
+this 64-bit binary (about 96 KB on the 32-bit boards).
 """
 
 from __future__ import annotations

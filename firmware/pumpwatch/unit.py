@@ -60,6 +60,7 @@ class Unit:
         self.buzzer_hz = -1
         self.led_on = None
         self.service = None
+        self.serial_due = False  # frames queued, or port bytes not yet read: handle them next step
         self.healthy_at = None  # uptime ms after which the boot guard's count is cleared
         self.maintenance_ms = None  # set by a maintenance request: leave the loop after this step
         self.reset_requested = None  # why the unit must reset after this step
@@ -80,8 +81,9 @@ class Unit:
         if events & EVENT_BUTTON:
             self._button()
         more = False
-        if events & EVENT_SERIAL or (self.service is not None and self.service.pending()):
+        if events & EVENT_SERIAL or self.serial_due:
             more = self._serial()
+        self.serial_due = more
         self._check_battery()
         wake_in = self._evaluate()
         if self.reset_requested is not None:
@@ -277,8 +279,12 @@ class Unit:
         if self.service is None:
             from pumpwatch.service import Service
             self.service = Service(self)
-        # read more only once the queued frames are handled: the port's own buffer holds the rest
-        return self.service.feed(b"" if self.service.pending() else self.hal.serial_read())
+        # Read more only once the queued frames are handled: the port's own buffer holds the
+        # rest.  Bytes skipped this way are read at the next step, not at the next serial event:
+        # an emulated port signals new bytes once, a board's poll keeps saying so.
+        skipped = self.service.pending()
+        more = self.service.feed(b"" if skipped else self.hal.serial_read())
+        return more or skipped
 
     # ------------------------------------------------------------------ logs
     def log_event(self, entry):

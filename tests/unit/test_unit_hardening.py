@@ -196,3 +196,18 @@ def test_moving_the_clock_back_past_the_start_of_a_sounding_alarm_needs_confirma
     with pytest.raises(ValueError, match="would end the empty alarm"):
         clock.set_time(unit, empty_since - 600, False)
     assert EMPTY in [cid for cid, _ in unit.sounding]
+
+
+def test_bytes_left_in_the_port_while_frames_were_queued_are_read_without_a_new_serial_event(tmp_path):
+    """An emulated port signals new bytes once (an edge), a board's poll is a level: the unit must
+    not sit on bytes it skipped reading while it still had frames queued."""
+    hal, unit = _unit(tmp_path, _empty_soon())
+    frame = protocol.encode({"v": 1, "id": 1, "m": "hello", "a": {}})
+    hal.inbox = frame * 40
+    hal.serial_read = lambda: (lambda d: (setattr(hal, "inbox", hal.inbox[1024:]), d)[1])(hal.inbox[:1024])
+    wait = hal.send(unit, b"")  # one serial event, then only the wake-ups the unit asks for
+    for _ in range(100):
+        if wait != 0:
+            break
+        wait = unit.step(EVENT_TIMEOUT)
+    assert hal.sent.count(b"\n") == 40 and not hal.inbox
