@@ -136,7 +136,7 @@ def hostile_frames(tmp, backend, heap, compiled, count=5000):
             # the unit takes the port's bytes 1 KB a step: let it work through the backlog, then ask
             client.send_raw(protocol.encode({"v": 1, "id": 424242, "m": "hello", "a": {}}))
             alive = False
-            for _ in range(200):
+            for _ in range(max(200, count // 25)):  # a bigger flood leaves a longer backlog
                 emu.advance(0.05)
                 if any(r.get("id") == 424242 and r.get("ok") for r in client.read_frames(0.02, idle=0.01)):
                     alive = True
