@@ -78,9 +78,10 @@ def _full_log(flash: Path):
 
 
 def sync_with_full_log(tmp, backend, heap, compiled):
-    forecast = _unit(tmp, None, compiled)
+    """A refill visit: the unit runs the last prescription, its log is full, new settings replace the old."""
+    _unit(tmp, EXAMPLES / "large-pump-500.json", compiled)
     _full_log(tmp / "flash")
-    start = forecast.prescription.refill_at + 60
+    start = 1_795_170_660  # 2026-11-20T10:31:00Z: the new refill (flex-night-boost.json) a minute ago
     text = unit_commands.checked_settings(argparse.Namespace(settings=str(EXAMPLES / "flex-night-boost.json"),
                                                              confirm=[]), start)[1]
     with Emulator(state_dir=tmp, start_time=start, speed=0, backend=backend, heap_kb=heap,
@@ -93,8 +94,10 @@ def sync_with_full_log(tmp, backend, heap, compiled):
                 emu.press(2000)
                 client.key, client.key_name = bytes(32), "bench"
                 client.call("status", verified=True)
-                client.write("settings_put", {"text": text})
+                client.put_settings(text)
                 client.call("settings_get", verified=True)
+                client.write("time_set", {"epoch": start + 30, "jump_ok": False})
+                client.call("status", {"forecast": False}, verified=True)  # what pumpsync sync does next
                 entries = unit_commands.download_log(client)
                 ok = len(entries) > 1000
         except Exception as exc:  # noqa: BLE001 - any failure: this heap is too small

@@ -36,7 +36,7 @@ def run() -> dict:
                 client.key, client.key_name = key, "bench"
                 client.call("hello")
                 client.call("status")
-                client.write("settings_put", {"text": (EXAMPLES / "large-pump-500.json").read_text()})
+                client.put_settings((EXAMPLES / "large-pump-500.json").read_text())
                 client.call("settings_get")
                 download_log(client)
             sync_peak = emu.stats()["firmware_heap_peak"]

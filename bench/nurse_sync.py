@@ -52,7 +52,7 @@ def _pumpsync_way(emu, client, settings_text):
     started = time.perf_counter()
     client.call("hello")
     client.call("status", verified=True)
-    client.write("settings_put", {"text": settings_text})
+    client.put_settings(settings_text)
     assert client.call("settings_get", verified=True)["text"] == settings_text
     entries = download_log(client)
     wall = time.perf_counter() - started

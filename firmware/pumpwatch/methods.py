@@ -16,7 +16,7 @@ except ImportError:  # CPython
         return x
 
 PAIRING_WINDOW_MS = const(30000)
-LOG_PAGE_BYTES = const(4096)
+LOG_PAGE_BYTES = const(2048)  # a reply is built whole: a few copies of a page at its peak
 
 
 def load_unit_id(service):
@@ -41,8 +41,9 @@ def hello(service, args):
 
 
 def status(service, args):
+    """`forecast: false` leaves the unit's own forecast out (the heavy part: a sync needs only the due date)."""
     from pumpwatch import status as status_module
-    return status_module.of(service.unit, service.unit_id)
+    return status_module.of(service.unit, service.unit_id, args.get("forecast", True) is not False)
 
 
 def nonce(service, args):
@@ -86,6 +87,12 @@ def settings_get(service, args):
     return {"text": stored["text"], "crc": stored["crc"]}
 
 
+def settings_result(service, args):
+    """The outcome of the last settings_put of this boot: `crc` of the text, `errors`
+    (empty: in force), `refill_due_at`; crc null when there was none."""
+    return service.unit.last_put or {"crc": None}
+
+
 def log(service, args):
     """One page of a log, streamed from flash; `cursor` from the last page (null: the start)."""
     from pumpwatch import readback
@@ -120,7 +127,8 @@ def start_pairing(service, args):
 
 
 READS = {"hello": hello, "status": status, "nonce": nonce, "pair": pair, "pair_status": pair_status,
-         "keys": key_names, "settings_get": settings_get, "log": log}
+         "keys": key_names, "settings_get": settings_get,
+         "settings_result": settings_result, "log": log}
 WRITES = ("settings_put", "time_set", "ack", "log_clear", "maintenance", "factory_reset", "alarm_test", "refill",
           "key_add", "key_remove")
 

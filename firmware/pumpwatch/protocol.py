@@ -69,13 +69,22 @@ def _crc(data):
 
 def hmac_sha256(key, message):
     """HMAC-SHA256 (RFC 2104) over hashlib.sha256, which every port has."""
+    inner, outer_key = hmac_start(key)
+    inner.update(message)
+    return hmac_finish(inner, outer_key)
+
+
+def hmac_start(key):
+    """(inner hash to update with the message, outer padded key): an HMAC in pieces."""
     block = 64
     if len(key) > block:
         key = hashlib.sha256(key).digest()
     key = key + bytes(block - len(key))
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
-    inner.update(message)
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+    return hashlib.sha256(bytes(b ^ 0x36 for b in key)), bytes(b ^ 0x5C for b in key)
+
+
+def hmac_finish(inner, outer_key):
+    outer = hashlib.sha256(outer_key)
     outer.update(inner.digest())
     return outer.digest()
 
@@ -92,9 +101,16 @@ def same(a, b):
 
 def encode(message, key=None):
     """One frame (bytes, newline included) for a dict; MAC'd when a key is given."""
+    head, body = encode_parts(message, key)
+    return head + body + b"\n"
+
+
+def encode_parts(message, key=None):
+    """(header, body) of a frame, to be sent one after the other and then a newline:
+    the unit never holds a second copy of a large reply."""
     body = json.dumps(message).encode()
     mac = hexlify(hmac_sha256(key, body)) if key is not None else NO_MAC
-    return MAGIC + _crc(body) + b" " + mac + b" " + body + b"\n"
+    return MAGIC + _crc(body) + b" " + mac + b" ", body
 
 
 REQUEST_LIMITS = (MAX_DEPTH, MAX_CONTAINERS, MAX_ITEMS)

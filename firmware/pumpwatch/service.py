@@ -12,6 +12,7 @@ themselves are methods.py's.  Loaded on the first serial traffic.
 
 from pumpwatch import methods, protocol, release_reserve, unload
 from pumpwatch.keys import Keys
+from pumpwatch.replywriter import ReplyWriter
 
 try:
     from micropython import const  # type: ignore  # the stand-in below differs in signature only
@@ -26,6 +27,8 @@ MAX_CHALLENGE = const(64)
 # Loaded for one request and dropped after the frames of a step (RAM).
 TRANSIENT_MODULES = ("pumpwatch.writes", "pumpwatch.readback", "pumpwatch.clock", "pumpwatch.factory",
                      "pumpwatch.status", "pumpwatch.readout")
+# The service itself: dropped while new settings are checked, loaded again by the next frame.
+MODULES = ("pumpwatch.service", "pumpwatch.methods", "pumpwatch.keys", "pumpwatch.protocol", "pumpwatch.replywriter")
 # Sent when even an error reply cannot be built (memory): a constant, no allocation.
 _NO_MEMORY = protocol.encode(protocol.error(None, protocol.FAILED, "out of memory"))
 
@@ -35,6 +38,7 @@ class Service:
         self.unit = unit
         self.hal = unit.hal
         self.lines = protocol.LineSplitter()
+        self.writer = ReplyWriter(self.hal.serial_write)
         self.nonce = None  # (hex text, issued at ticks)
         self.keys = Keys(unit.data_dir)
         self.pending_key = None  # type: tuple | None  # (name, key) waiting for the press of unit.request "pair"
@@ -66,25 +70,29 @@ class Service:
                 elif line.startswith(protocol.MAGIC):  # anything else is terminal noise, a stray Ctrl-C
                     reply, key = self._handle(line)
                     self._send(reply, key)
+                    if self.unit.staged_settings is not None:
+                        return False  # the unit closes this service to check them (unit.py)
             return self.lines.pending()
         except MemoryError:  # the bytes queued did not fit: drop them, say so, carry on
             release_reserve()
             self.lines = protocol.LineSplitter()
-            self.hal.serial_write(_NO_MEMORY)
+            self.hal.serial_write(b"\n" + _NO_MEMORY if self.writer.midway else _NO_MEMORY)
             return False
         finally:
             unload(TRANSIENT_MODULES)
 
     def _send(self, message, key):
         try:
-            frame = protocol.encode(message, key)
+            self.writer.send(message, key)
+            return
         except Exception:  # noqa: BLE001 - MemoryError: a reply too big for the heap
-            frame = _NO_MEMORY
-            try:
-                frame = protocol.encode(protocol.error(None, protocol.FAILED, "reply too large for the unit"))
-            except Exception:  # noqa: BLE001
-                pass
-        self.hal.serial_write(frame)
+            pass
+        if self.writer.midway:
+            self.hal.serial_write(b"\n")  # end the torn frame: its CRC fails on the host
+        try:
+            self.writer.send(protocol.error(message.get("id"), protocol.FAILED, "reply too large for the unit"))
+        except Exception:  # noqa: BLE001
+            self.hal.serial_write(_NO_MEMORY)
 
     def _handle(self, line):
         """(reply message, key to MAC it with or None); never raises.  A reply
@@ -131,6 +139,15 @@ class Service:
             code, msg, fields = result["_error"]
             return protocol.error(request_id, code, msg, fields)
         return protocol.reply(request_id, result)
+
+    def close(self):
+        """Before the unit drops the service (and its modules) from RAM: nothing
+        counted may be lost; a pairing waiting for its press is abandoned."""
+        if self.refused:
+            self._summarise()
+        if self.pending_key is not None:
+            self.unit.request = None
+        unload(TRANSIENT_MODULES + MODULES)
 
     # ------------------------------------------------------------------ authentication
     def _authorise(self, message, mac, body):

@@ -103,6 +103,7 @@ def apply(unit, text, now, placed=False):
     """New settings (a placed file or a sync): check, store verbatim, use.
     Returns the errors; nothing changes when there are any."""
     release_reserve()
+    before = (unit.plan, unit.settings_crc, unit.policy)
     errors = use(unit, text, now)
     if errors:
         return errors
@@ -113,7 +114,11 @@ def apply(unit, text, now, placed=False):
         # The record says which placed file it supersedes, so a power cut before the
         # file is removed can never bring older settings back at the next boot.
         record["placed_crc"] = records.crc_of(inbox)
-    records.write_record(unit.settings_path, record)
+    try:
+        records.write_record(unit.settings_path, record)
+    except Exception:  # the new settings are not stored: the old stay in force
+        unit.plan, unit.settings_crc, unit.policy = before
+        raise
     if inbox is not None and not placed:
         records.remove(unit.inbox_path)
     unit.acks = {}
@@ -122,6 +127,18 @@ def apply(unit, text, now, placed=False):
     unit.faults.pop(SETTINGS_REJECTED, None)
     unit.log_event({"e": "settings", "refill_at": unit.plan.refill_at, "crc": crc})
     return []
+
+
+def apply_staged(unit, text):
+    """A sync's settings (writes.settings_put): apply, and keep the outcome for the
+    host's settings_result.  The old settings stay in force on any error."""
+    crc = records.crc_of(text)
+    try:
+        errors = apply(unit, text, unit.now_s())
+    except Exception as exc:  # noqa: BLE001 - storing failed (flash, memory): report, never crash
+        errors = ["settings: could not be stored (%s)" % type(exc).__name__]
+    unit.last_put = {"crc": crc, "errors": errors[:8],
+                     "refill_due_at": None if errors else unit.plan.refill_due_at}
 
 
 def load_state(unit, now):

@@ -11,7 +11,7 @@ from pumpwatch import readback
 from pumpwatch.sounds import PRIORITY_NAMES
 
 
-def of(unit, unit_id):
+def of(unit, unit_id, with_forecast=True):
     now = unit.now_s()
     result = {"unit_id": unit_id, "time": now, "clock_known": now is not None,
               "active": [cid for cid, _ in unit.active(now)],
@@ -19,8 +19,11 @@ def of(unit, unit_id):
               "battery_mv": unit.hal.battery_mv(), "forecast": None, "refill_due_at": None}
     if unit.plan is not None:
         result["refill_due_at"] = unit.plan.refill_due_at
-        if now is not None:
-            result["forecast"] = _forecast(unit, now)
+        if now is not None and with_forecast:
+            try:
+                result["forecast"] = _forecast(unit, now)
+            except MemoryError:  # the rest of the status still matters more
+                result["forecast_error"] = "out of memory"
     return result
 
 

@@ -60,6 +60,8 @@ class Unit:
         self.buzzer_hz = -1
         self.led_on = None
         self.service = None
+        self.staged_settings = None  # text of a settings_put, checked at the end of its step
+        self.last_put = None  # its outcome (startup.apply_staged), until the next one
         self.serial_due = False  # frames queued, or port bytes not yet read: handle them next step
         self.healthy_at = None  # uptime ms after which the boot guard's count is cleared
         self.maintenance_ms = None  # set by a maintenance request: leave the loop after this step
@@ -83,6 +85,9 @@ class Unit:
         more = False
         if events & EVENT_SERIAL or self.serial_due:
             more = self._serial()
+        if self.staged_settings is not None:
+            self._apply_staged()
+            more = False  # frames queued behind the settings went with the service
         self.serial_due = more
         self._check_battery()
         wake_in = self._evaluate()
@@ -285,6 +290,19 @@ class Unit:
         skipped = self.service.pending()
         more = self.service.feed(b"" if skipped else self.hal.serial_read())
         return more or skipped
+
+    def _apply_staged(self):
+        """Check and apply a sync's settings with the sync machinery out of RAM: on a
+        128 KB heap the checker does not fit beside it.  The host asks settings_result."""
+        text, self.staged_settings = self.staged_settings, None
+        if self.service is not None:
+            self.service.close()
+            self.service = None
+        from pumpwatch import startup, unload
+        try:
+            startup.apply_staged(self, text)
+        finally:
+            unload(startup.BOOT_ONLY_MODULES)
 
     # ------------------------------------------------------------------ logs
     def log_event(self, entry):

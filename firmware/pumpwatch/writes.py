@@ -20,17 +20,15 @@ MAINTENANCE_MS = const(5 * 60 * 1000)
 
 
 def settings_put(service, args):
+    """Take new settings for checking once this step's reply is out (unit.py), with the
+    sync machinery out of RAM: the checker needs the room.  `settings_result` says how
+    it went."""
     text = args.get("text")
     if not isinstance(text, str):
         raise ValueError("text: the settings file's JSON text")
-    from pumpwatch import startup, unload
-    try:
-        errors = startup.apply(service.unit, text, service.unit.now_s())
-    finally:
-        unload(startup.BOOT_ONLY_MODULES)
-    if errors:
-        return {"_error": (protocol.INVALID_SETTINGS, "settings refused", errors)}
-    return {"crc": service.unit.settings_crc, "refill_due_at": service.unit.plan.refill_due_at}
+    from pumpwatch import records
+    service.unit.staged_settings = text
+    return {"crc": records.crc_of(text), "staged": True}
 
 
 def time_set(service, args):

@@ -109,6 +109,26 @@ class UnitClient:
             body["kid"] = self.key_name
         return self._exchange(body, self.key, timeout, nonce)
 
+    def put_settings(self, text: str, timeout: float | None = None) -> dict:
+        """Send new settings; the unit checks them after answering, with its sync code out
+        of RAM, so the outcome is asked for: `crc`, `refill_due_at`.  A refusal raises
+        UnitError(invalid_settings) with the unit's reasons as fields."""
+        staged = self.write("settings_put", {"text": text}, timeout)
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            outcome = self.call("settings_result", verified=True, timeout=timeout)
+            if outcome.get("crc") == staged.get("crc"):
+                break
+            if time.monotonic() > deadline:
+                raise UnitError("the unit did not report the outcome of the settings check (did it restart?): "
+                                "run pumpsync status, then sync again", "timeout")
+            time.sleep(0.05)
+        errors = outcome.get("errors")
+        if errors:
+            raise UnitError("settings refused", protocol.INVALID_SETTINGS,
+                            [printable(str(e)) for e in errors] if isinstance(errors, list) else None)
+        return outcome
+
     def _exchange(self, body: dict, key: bytes | None, timeout: float | None, expect: str | None) -> dict:
         self.next_id += 1
         request = {"v": protocol.VERSION, "id": self.next_id, **body}
@@ -120,6 +140,10 @@ class UnitClient:
         refused_before_auth = not reply.get("ok") and err.get("code") == protocol.UNAUTHORISED
         if expect is not None and not refused_before_auth:
             if not protocol.mac_valid(self.key, reply_body, mac) or reply.get("n") != expect:
+                if not reply.get("ok"):  # e.g. "out of memory": too little left even to sign it
+                    raise UnitError(f"the unit (or a device posing as it) answered with an unsigned error: "
+                                    f"{printable(str(err.get('msg', '?')))}; nothing is recorded as done",
+                                    "unauthenticated_reply")
                 raise UnitError(f"the reply on {self.port} is not signed with this computer's key: it may not "
                                 "be the unit you paired with (nothing is recorded as done); check the unit and "
                                 "pair again if it was factory-reset", "unauthenticated_reply")

@@ -47,7 +47,7 @@ def _visit(emu: Emulator, text: str, until: float, key=None):
         emu.advance(started["press_after_ms"] / 1000)
         emu.press(2000)
         client.key, client.key_name = key or bytes(range(32)), "sweep"
-        client.write("settings_put", {"text": text})
+        client.put_settings(text)
     synced_ops = emu.stats()["flash_writes"]
     scenario.live_until(emu, until, scenario.PatientLog(), ack_after_s=30)
     return synced_ops

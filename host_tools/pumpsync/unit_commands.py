@@ -297,7 +297,7 @@ def sync_unit(session: Session, args, loaded, text: str, clock) -> int:
         print("nothing was written")
         return 1
     try:
-        session.client.write("settings_put", {"text": text})
+        session.client.put_settings(text)
     except UnitError as exc:
         fields = "; ".join(exc.fields) if exc.fields else ""
         session.history.record("sync", session.unit_id, "failed", before_text, text, reason=str(exc),
@@ -308,7 +308,7 @@ def sync_unit(session: Session, args, loaded, text: str, clock) -> int:
         session.history.record("sync", session.unit_id, "failed", before_text, text, reason="read-back differs")
         raise CommandFailed("the settings read back from the unit differ from what was sent: sync again")
     session.client.write("time_set", {"epoch": int(clock()), "jump_ok": jump_ok})
-    status = session.client.call("status", verified=True)
+    status = session.client.call("status", {"forecast": False}, verified=True)
     due = _iso(status["refill_due_at"])
     session.history.record("sync", session.unit_id, "ok", before_text, text, refill_due_at=due,
                            confirmed=list(args.confirm or ()), reconciliation=reconciliation)

@@ -48,7 +48,7 @@ def _synced(emu: Emulator, path: Path = SHORT_CYCLE) -> tuple[UnitClient, bytes]
     """Pair a fresh unit over its port and give it settings; (open client, key)."""
     client = UnitClient(emu.port)
     key = pair(emu, client)
-    client.write("settings_put", {"text": _settings_text(path, int(emu.now()))})
+    client.put_settings(_settings_text(path, int(emu.now())))
     return client, key
 
 

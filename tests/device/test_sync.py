@@ -227,7 +227,7 @@ def test_settings_the_unit_refuses_come_back_with_every_field_named(tmp_path):
             bad["pump"]["reservoir_ml"] = "20"
             bad["therapy"]["steps"][0]["start"] = "25:00"
             with pytest.raises(UnitError) as refused:
-                client.write("settings_put", {"text": json.dumps(bad)})
+                client.put_settings(json.dumps(bad))
             assert refused.value.code == protocol.INVALID_SETTINGS
             assert 'pump.reservoir_ml: must be a number, not "20"' in refused.value.fields
             assert 'therapy.steps[0].start: "25:00" is not HH:MM' in refused.value.fields

@@ -70,18 +70,34 @@ def test_a_flood_of_frames_is_handled_a_few_per_step_with_the_watchdog_fed_for_e
 
 
 def test_a_reply_too_big_for_memory_becomes_an_error_reply(tmp_path, monkeypatch):
+    from pumpwatch import replywriter
     hal, unit = _unit(tmp_path, _empty_soon())
-    real_encode = protocol.encode
+    real_dump = json.dump
+    passes = []
 
-    def encode(message, key=None):
-        if message.get("ok"):
+    def dump(message, sink):
+        passes.append(message)
+        if message.get("ok") and len(passes) == 2:  # out of memory halfway through sending it
+            sink.write(json.dumps(message)[:300])
             raise MemoryError("memory allocation failed")
-        return real_encode(message, key)
+        return real_dump(message, sink)
 
-    monkeypatch.setattr(protocol, "encode", encode)
-    hal.send(unit, real_encode({"v": 1, "id": 5, "m": "status", "a": {}}))
-    reply = protocol.decode(bytes(hal.sent).strip().split(b"\n")[-1], None)[0]
-    assert reply["ok"] is False and reply["err"]["code"] == protocol.FAILED
+    monkeypatch.setattr(replywriter.json, "dump", dump)
+    hal.send(unit, protocol.encode({"v": 1, "id": 5, "m": "status", "a": {}}))
+    torn, last = bytes(hal.sent).strip().split(b"\n")[-2:]
+    with pytest.raises(protocol.FrameError):
+        protocol.decode(torn, None)  # the host drops the torn frame ...
+    reply = protocol.decode(last, None)[0]  # ... and reads why
+    assert reply["ok"] is False and reply["err"]["code"] == protocol.FAILED and reply["id"] == 5
+
+
+def test_a_large_reply_is_sent_exactly_as_encode_would_build_it(tmp_path):
+    from pumpwatch.replywriter import ReplyWriter
+    sent = bytearray()
+    message = {"v": 1, "id": 9, "ok": True, "r": {"lines": ['%08x {"e": "ack", "t": %d} \u00e9\\' % (i, i)
+                                                          for i in range(200)]}}
+    ReplyWriter(sent.extend).send(message, bytes(range(32)))
+    assert bytes(sent) == protocol.encode(message, bytes(range(32)))
 
 
 @pytest.mark.parametrize("bomb", [
