@@ -25,7 +25,7 @@ PRIORITY = {
     TIME_UNKNOWN: MEDIUM, NO_SETTINGS: MEDIUM, SETTINGS_REJECTED: MEDIUM, SETTINGS_CORRUPT: MEDIUM,
     STORAGE_CORRUPT: MEDIUM, BATTERY_LOW: MEDIUM, SAFE_MODE: MEDIUM,
 }
-HIGH_RISK_EXTRA_REMINDER_DAYS = (21, 28)
+APPOINTMENT_REMINDER = REMINDER + ":appointment"  # the day before the booked refill
 
 
 def reminder_id(days):
@@ -45,6 +45,7 @@ class Plan:
         self.refill_at = refill_at
         self.refill_due_at = refill_due_at
         self.high_risk = high_risk
+        self.confirmed = []  # checks the clinician overrode (settings.CONFIRMATIONS): logged
         self.schedule = Schedule(starts)  # which conditions are in force when
 
 

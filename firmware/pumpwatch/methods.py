@@ -16,7 +16,7 @@ except ImportError:  # CPython
         return x
 
 PAIRING_WINDOW_MS = const(30000)
-LOG_PAGE_BYTES = const(2048)  # a reply is built whole: a few copies of a page at its peak
+LOG_PAGE_BYTES = const(2048)  # the page's lines are held in RAM while its reply is streamed
 
 
 def load_unit_id(service):

@@ -28,22 +28,27 @@ DAY_S = const(86400)
 
 
 class DailyCycle:
-    """Cumulative dose over local seconds for a repeating daily program."""
+    """Cumulative dose over local seconds for a program that repeats every `period`
+    seconds (a day, or a week for a weekday program)."""
 
-    def __init__(self, steps, boluses=(), extra_rate=0):
-        """steps: [(start_s, ng_per_day)] with strictly increasing starts;
-        boluses: [(time_s, ng)]; extra_rate: ng/day added to every step."""
+    def __init__(self, steps, boluses=(), extra_rate=0, period=DAY_S, shift=0):
+        """steps: [(start_s, ng_per_day)] with strictly increasing starts within the
+        period; boluses: [(time_s, ng)]; extra_rate: ng/day added to every step;
+        shift: seconds added to local time before it is reduced to the period
+        (a week starts on Monday, local second 0 was a Thursday)."""
+        self.period = period
+        self.shift = shift
         bolus_at = {}
         for time_s, ng in boluses:
             bolus_at[time_s] = bolus_at.get(time_s, 0) + ng
         points = sorted(set([0] + [s for s, _ in steps] + list(bolus_at)))
-        # Rate in force at local second x: the last step starting at or
-        # before x, or (before the first start) the last step of the day.
+        # Rate in force at second x of the period: the last step starting at or
+        # before x, or (before the first start) the last step of the period.
         last_rate = steps[-1][1]
         self.starts = points
         self.rates = []
         self.boluses = []
-        self.before = []  # dose units accumulated since midnight before point i
+        self.before = []  # dose units accumulated since the period began, before point i
         total = 0
         step_index = 0
         for i, x in enumerate(points):
@@ -55,9 +60,9 @@ class DailyCycle:
             self.before.append(total)
             self.rates.append(rate)
             self.boluses.append(bolus)
-            end = points[i + 1] if i + 1 < len(points) else DAY_S
+            end = points[i + 1] if i + 1 < len(points) else period
             total += bolus + rate * (end - x)
-        self.per_day = total
+        self.per_day = total  # per period
 
     def _piece(self, second_of_day):
         starts = self.starts
@@ -71,15 +76,15 @@ class DailyCycle:
         return lo
 
     def cumulative(self, local_s):
-        """Dose units from local 0 up to and including local second `local_s`."""
-        day, x = divmod(local_s, DAY_S)
+        """Dose units from a period start up to and including local second `local_s`."""
+        day, x = divmod(local_s + self.shift, self.period)
         i = self._piece(x)
         return (day * self.per_day + self.before[i] + self.boluses[i]
                 + self.rates[i] * (x - self.starts[i]))
 
     def cumulative_before(self, local_s):
         """As `cumulative`, but without a bolus given exactly at `local_s`."""
-        x = local_s % DAY_S
+        x = (local_s + self.shift) % self.period
         i = self._piece(x)
         value = self.cumulative(local_s)
         if self.starts[i] == x:
@@ -95,14 +100,14 @@ class DailyCycle:
             start = starts[i]
             reached = self.before[i] + self.boluses[i]
             if reached >= rest:
-                return day * DAY_S + start
+                return day * self.period + start - self.shift
             rate = self.rates[i]
-            end = starts[i + 1] if i + 1 < count else DAY_S
+            end = starts[i + 1] if i + 1 < count else self.period
             if rate > 0:
                 x = start + (rest - reached + rate - 1) // rate
                 if x < end:
-                    return day * DAY_S + x
-        return (day + 1) * DAY_S
+                    return day * self.period + x - self.shift
+        return (day + 1) * self.period - self.shift
 
 
 class LocalClock:

@@ -1,24 +1,25 @@
 """The settings file: validation and conversion to an exact `Prescription`.
 
-Owns the settings contract (docs/settings.md): which fields exist, what
-each may hold, the medical plausibility checks, and the conversion of decimal
-quantities to fixed-point integers:
+Owns the settings contract (docs/settings.md, schema 2; schema-1 files are
+read as schema 2 with its defaults, and a warning says so): which fields
+exist, what each may hold, the pump models, the medical plausibility checks
+(dose range by spasticity origin and age, commercial concentrations), and the
+conversion of decimal quantities to fixed-point integers:
   volumes        microlitres (0.001 mL)
   doses, rates   ng and ng/day (0.001 mcg)
   concentration  mcg/mL * 1000  (numerically ng/uL * 1000)
   percentages    hundredths of a percent
-Inputs with more decimals than that are rounded to it.
+Inputs with more decimals than that are rounded to it.  The therapy section
+is settings_therapy.py's, loaded for its check and dropped after it (RAM).
 
 `check(doc, as_of, confirmed)` returns (prescription or None, errors,
 warnings); each error is one line "field.path: what is wrong".  It never
-raises on bad input: every number has a ceiling far above any real
-prescription (so 1e306 cannot overflow the fixed-point maths) and must stay
-above zero once scaled (a rate that rounds to 0 ng/day is refused, not
-divided by).
+raises on bad input (checker.py bounds every number).  The programmer
+cross-check needs the forecast: clinical.py.
 """
 
-from pumpwatch import timecalc
-from pumpwatch.prescription import DEFAULT_REMINDER_DAYS, Prescription  # noqa: F401  (part of this module's API)
+from pumpwatch.checker import Checker, describe, mcg, num
+from pumpwatch.prescription import DEFAULT_TOLERANCE_CENTIPCT, Prescription
 
 try:
     from micropython import const  # type: ignore  # the stand-in below differs in signature only
@@ -26,184 +27,43 @@ except ImportError:  # CPython
     def const(x):  # CPython stand-in for the compiler built-in
         return x
 
-SCHEMA_VERSION = const(1)
-MAX_STEPS = const(24)
-MAX_BOLUSES = const(24)
-# Observed maintenance range for intrathecal baclofen (drug label), mcg/day.
-DOSE_RANGE_MIN_MCG = const(12)
-DOSE_RANGE_MAX_MCG = const(2003)
+SCHEMA_VERSION = const(2)
 DOSE_HIGH_MCG = const(1000)
-# Ceilings far above any real prescription: they bound the arithmetic, the
-# dose-range check is what judges plausibility.
-MAX_RATE_MCG_PER_DAY = const(50000)
-MAX_BOLUS_MCG = const(5000)
-MAX_CONCENTRATION = const(10000)
-COMMERCIAL_CONCENTRATIONS = (500, 2000)
-DEFAULT_REMINDER_AT = "10:00"
+COMMERCIAL_CONCENTRATIONS = (50, 500, 2000)
 CONFIRM_DOSE_RANGE = "dose-range"
+CONFIRM_PROGRAMMER_MISMATCH = "programmer-mismatch"
+CONFIRM_NO_PRINTOUT = "no-printout"
+CONFIRMATIONS = (CONFIRM_DOSE_RANGE, CONFIRM_PROGRAMMER_MISMATCH, CONFIRM_NO_PRINTOUT)
+# Known pumps: (reservoir sizes in mL, default low-reservoir alarm volume in uL).
+# Alarm volumes from 1 to 5 mL are accepted for either (an assumption: docs/settings.md).
+PUMP_MODELS = (("SynchroMed II", (20, 40), 2000), ("Prometra II", (20, 40), 3000), ("other", None, None))
+ALARM_ML_RANGE = (1, 5)
+# Observed maintenance dose ranges, mcg/day (drug monograph): spinal, cerebral, children under 12.
+DOSE_RANGE_SPINAL = (12, 2003)
+DOSE_RANGE_CEREBRAL = (22, 1400)
+DOSE_RANGE_CHILD = (24, 1199)
 
 # Known fields per section, in report order: (name, required).  Tuples, not
 # dicts: MicroPython dicts are unordered, and errors must read the same on
 # every interpreter.
-_FIELDS = {
+FIELDS = {
     "": (("schema", True), ("pump", True), ("drug", True), ("refill", True), ("therapy", True),
-         ("clock", True), ("reminders", False), ("risk", False), ("patient", False), ("confirmed", False)),
-    "pump": (("model", True), ("reservoir_ml", True), ("low_reservoir_alarm_ml", True),
-             ("flow_tolerance_pct", False)),
-    "drug": (("name", True), ("concentration_mcg_per_ml", True), ("max_days_in_reservoir", True)),
-    "refill": (("at", True), ("volume_ml", True), ("next_appointment", False)),
-    "therapy": (("steps", True), ("boluses", False), ("patient_bolus", False)),
-    "step": (("start", True), ("mcg_per_day", True)),
-    "bolus": (("time", True), ("mcg", True)),
-    "patient_bolus": (("mcg", True), ("max_per_day", True)),
+         ("clock", True), ("reminders", False), ("risk", False), ("patient", False), ("programmer", False),
+         ("confirmed", False)),
+    "pump": (("model", True), ("reservoir_ml", True), ("low_reservoir_alarm_ml", False), ("warning_ml", False),
+             ("flow_tolerance_pct", False), ("minimum_rate_mcg_per_day", False)),
+    "drug": (("name", True), ("concentration_mcg_per_ml", True), ("max_days_in_reservoir", True),
+             ("dilution_confirmed", False)),
+    "refill": (("at", True), ("volume_ml", True), ("next_appointment", False), ("clinic_margin_days", False)),
     "clock": (("utc_offset_min", False), ("tz", False), ("transitions", False)),
     "transition": (("at", True), ("utc_offset_min", True)),
     "reminders": (("days_before", False), ("at_local", False), ("quiet_hours", False)),
     "quiet_hours": (("start", True), ("end", True)),
     "risk": (("high_withdrawal_risk", False),),
-    "patient": (("spasticity_origin", False),),
+    "patient": (("label", False), ("spasticity_origin", False), ("age_years", False),
+                ("high_withdrawal_risk", False)),
+    "programmer": (("low_reservoir_alarm_at", False), ("daily_dose_mcg", False), ("reservoir_volume_ml", False)),
 }
-
-
-class _Checker:
-    def __init__(self):
-        self.errors = []
-        self.warnings = []
-
-    def error(self, path, message):
-        self.errors.append("%s: %s" % (path or "settings", message))
-
-    def section(self, doc, path, kind):
-        """Check `doc` is an object with the fields of `kind`; return it or None."""
-        if not isinstance(doc, dict):
-            self.error(path, "must be an object, not %s" % _describe(doc))
-            return None
-        known = _FIELDS[kind]
-        for name in sorted(doc):
-            if not [1 for field, _ in known if field == name]:
-                self.error(_join(path, name), "unknown field")
-        for name, required in known:
-            if required and name not in doc:
-                self.error(_join(path, name), "missing")
-        return doc
-
-    def number(self, doc, path, name, scale, minimum=None, above=None, maximum=None):
-        """Fixed-point integer (value * scale) of a numeric field, or None."""
-        value = doc.get(name)
-        where = _join(path, name)
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.error(where, "must be a number, not %s" % _describe(value))
-            return None
-        if value != value or value in (float("inf"), float("-inf")):
-            self.error(where, "must be a finite number")
-            return None
-        if above is not None and not value > above:
-            self.error(where, "must be greater than %s (got %s)" % (_num(above), _num(value)))
-            return None
-        if minimum is not None and value < minimum:
-            self.error(where, "must be at least %s (got %s)" % (_num(minimum), _num(value)))
-            return None
-        if maximum is not None and value > maximum:
-            self.error(where, "must be at most %s (got %s)" % (_num(maximum), _num(value)))
-            return None
-        scaled = value * scale if isinstance(value, int) else int(round(value * scale))
-        if above is not None and scaled <= above * scale:
-            self.error(where, "%s rounds to %s at the unit's precision (%s)" % (_num(value), _num(above),
-                                                                               _num(1 / scale)))
-            return None
-        return scaled
-
-    def integer(self, doc, path, name, minimum, maximum):
-        if doc.get(name) is None:
-            return None
-        return self.whole(doc[name], _join(path, name), minimum, maximum)
-
-    def whole(self, value, where, minimum, maximum):
-        if isinstance(value, float) and abs(value) < 1e15 and value == int(value):
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.error(where, "must be a whole number, not %s" % _describe(value))
-            return None
-        if value < minimum or value > maximum:
-            self.error(where, "must be between %d and %d (got %d)" % (minimum, maximum, value))
-            return None
-        return value
-
-    def text(self, doc, path, name):
-        value = doc.get(name)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            self.error(_join(path, name), "must be non-empty text, not %s" % _describe(value))
-            return None
-        return value
-
-    def instant(self, doc, path, name):
-        value = doc.get(name)
-        if value is None:
-            return None
-        epoch = timecalc.parse_iso(value)
-        if epoch is None:
-            self.error(_join(path, name), "%s is not an ISO 8601 time with Z or an offset "
-                       "(e.g. 2026-11-20T10:30:00Z)" % _describe(value))
-        return epoch
-
-    def time_of_day(self, doc, path, name):
-        value = doc.get(name)
-        if value is None:
-            return None
-        seconds = timecalc.parse_hhmm(value)
-        if seconds is None:
-            self.error(_join(path, name), "%s is not HH:MM" % _describe(value))
-        return seconds
-
-    def array(self, doc, path, name, most):
-        value = doc.get(name)
-        if value is None:
-            return None
-        if not isinstance(value, list):
-            self.error(_join(path, name), "must be a list, not %s" % _describe(value))
-            return None
-        if len(value) > most:
-            self.error(_join(path, name), "at most %d entries (got %d)" % (most, len(value)))
-            return None
-        return value
-
-
-def _join(path, name):
-    return path + "." + name if path else name
-
-
-def _num(value):
-    if isinstance(value, float) and value == int(value):
-        return str(int(value))
-    return str(value)
-
-
-def _describe(value):
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"%s"' % value
-    if isinstance(value, (int, float)):
-        return _num(value)
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return "a value of another kind"
-
-
-def _mcg(ng):
-    """Text of a dose in mcg from ng, at most 3 decimals."""
-    whole, rest = divmod(ng, 1000)
-    if rest == 0:
-        return str(whole)
-    return ("%d.%03d" % (whole, rest)).rstrip("0")
 
 
 def check(doc, as_of=None, confirmed=()):
@@ -212,108 +72,125 @@ def check(doc, as_of=None, confirmed=()):
     as_of: epoch seconds the forecast is for (the refill must not be after it);
     confirmed: names of plausibility checks the clinician confirmed.
     """
-    c = _Checker()
+    c = Checker(FIELDS)
     p = Prescription()
     if c.section(doc, "", "") is None:
         return None, c.errors, c.warnings
     schema = doc.get("schema")
-    if schema is not None and (isinstance(schema, bool) or schema != SCHEMA_VERSION):
-        c.error("schema", "unsupported version %s (this tool understands %d)"
-                % (_describe(schema), SCHEMA_VERSION))
+    if isinstance(schema, bool) or schema not in (1, SCHEMA_VERSION):
+        c.error("schema", "unsupported version %s (this tool understands 1 and %d)"
+                % (describe(schema), SCHEMA_VERSION))
         return None, c.errors, c.warnings
-
+    p.schema = schema
+    if schema == 1:
+        c.warnings.append("schema: a schema-1 file, read as schema 2 (flow tolerance 3 %% unless given, "
+                          "clinic margin %d days, dose limits by spasticity origin: the stricter 22-1400 "
+                          "mcg/day when none is given)" % p.clinic_margin_days)
     _check_pump(c, p, doc.get("pump"))
     _check_drug(c, p, doc.get("drug"))
     _check_refill(c, p, doc.get("refill"), as_of)
-    _check_therapy(c, p, doc.get("therapy"))
+    from pumpwatch import settings_therapy, unload
+    settings_therapy.check(c, p, doc.get("therapy"))
+    del settings_therapy
+    unload(("pumpwatch.settings_therapy",))
     _check_clock(c, p, doc.get("clock"))
     _check_reminders(c, p, doc.get("reminders"))
     _check_patient(c, p, doc.get("risk"), doc.get("patient"))
-    confirmed = tuple(confirmed) + _check_confirmed(c, doc.get("confirmed"))
+    _check_programmer(c, p, doc.get("programmer"))
+    p.confirmed = tuple(confirmed) + _check_confirmed(c, doc.get("confirmed"))
     if not c.errors:
-        _check_plausible(c, p, confirmed)
+        _check_plausible(c, p)
     if c.errors:
         return None, c.errors, c.warnings
     return p, c.errors, c.warnings
+
+
+def strict(c, p, path, message):
+    """A rule schema 2 enforces; a schema-1 file only gets a warning (those files stay valid)."""
+    if p.schema == 1:
+        c.warnings.append("%s: %s" % (path, message))
+    else:
+        c.error(path, message)
+
+
+def _model(name):
+    for model in PUMP_MODELS:
+        if model[0] == name:
+            return model
+    return None
 
 
 def _check_pump(c, p, doc):
     if c.section(doc, "pump", "pump") is None:
         return
     p.pump_model = c.text(doc, "pump", "model")
+    model = _model(p.pump_model)
+    if p.pump_model is not None and model is None:
+        strict(c, p, "pump.model", '"%s" is not a known model (%s)'
+               % (p.pump_model, ", ".join('"%s"' % m[0] for m in PUMP_MODELS)))
     p.reservoir_ul = c.number(doc, "pump", "reservoir_ml", 1000, above=0, maximum=100)
-    p.low_alarm_ul = c.number(doc, "pump", "low_reservoir_alarm_ml", 1000, minimum=0, maximum=100)
+    if model is not None and model[1] is not None and p.reservoir_ul is not None \
+            and p.reservoir_ul not in [ml * 1000 for ml in model[1]]:
+        strict(c, p, "pump.reservoir_ml", "a %s holds %s mL, not %s" % (model[0], " or ".join(
+            str(ml) for ml in model[1]), num(p.reservoir_ul / 1000)))
+    if "low_reservoir_alarm_ml" in doc:
+        p.low_alarm_ul = c.number(doc, "pump", "low_reservoir_alarm_ml", 1000, minimum=0, maximum=100)
+    elif p.schema != 1 and model is not None and model[2] is not None:
+        p.low_alarm_ul = model[2]  # the model's usual alarm volume
+    else:
+        c.error("pump.low_reservoir_alarm_ml", "missing")
+    if model is not None and model[1] is not None and p.low_alarm_ul is not None \
+            and not ALARM_ML_RANGE[0] * 1000 <= p.low_alarm_ul <= ALARM_ML_RANGE[1] * 1000:
+        strict(c, p, "pump.low_reservoir_alarm_ml", "%s mL is outside the %d-%d mL a %s alarm is set to"
+               % (num(p.low_alarm_ul / 1000), ALARM_ML_RANGE[0], ALARM_ML_RANGE[1], model[0]))
     if p.reservoir_ul is not None and p.low_alarm_ul is not None and p.low_alarm_ul >= p.reservoir_ul:
         c.error("pump.low_reservoir_alarm_ml", "must be less than pump.reservoir_ml")
+    if "warning_ml" in doc:
+        p.warning_ul = c.number(doc, "pump", "warning_ml", 1000, above=0, maximum=100)
+        if p.warning_ul is not None and p.low_alarm_ul is not None and p.reservoir_ul is not None \
+                and not p.low_alarm_ul < p.warning_ul < p.reservoir_ul:
+            c.error("pump.warning_ml", "must be above pump.low_reservoir_alarm_ml and below pump.reservoir_ml")
     if "flow_tolerance_pct" in doc:
         p.tolerance_centipct = c.number(doc, "pump", "flow_tolerance_pct", 100, minimum=0, maximum=50)
+    else:
+        p.tolerance_centipct = DEFAULT_TOLERANCE_CENTIPCT
+    if "minimum_rate_mcg_per_day" in doc:
+        p.minimum_rate_ng = c.number(doc, "pump", "minimum_rate_mcg_per_day", 1000, above=0, maximum=1000)
 
 
 def _check_drug(c, p, doc):
     if c.section(doc, "drug", "drug") is None:
         return
     p.drug_name = c.text(doc, "drug", "name")
-    p.concentration_milli = c.number(doc, "drug", "concentration_mcg_per_ml", 1000, above=0,
-                                     maximum=MAX_CONCENTRATION)
+    p.concentration_milli = c.number(doc, "drug", "concentration_mcg_per_ml", 1000, above=0, maximum=10000)
     p.max_days = c.integer(doc, "drug", "max_days_in_reservoir", 1, 365)
+    p.dilution_confirmed = c.flag(doc, "drug", "dilution_confirmed")
+    milli = p.concentration_milli
+    if milli is not None and not p.dilution_confirmed and (
+            milli % 1000 or milli // 1000 not in COMMERCIAL_CONCENTRATIONS):
+        strict(c, p, "drug.concentration_mcg_per_ml", "%s mcg/mL is not a commercial strength (50, 500 or "
+               "2000 mcg/mL): a typo, or a dilution? A dilution needs drug.dilution_confirmed: true"
+               % mcg(milli))
 
 
 def _check_refill(c, p, doc, as_of):
     if c.section(doc, "refill", "refill") is None:
         return
+    from pumpwatch import timecalc
     p.refill_at = c.instant(doc, "refill", "at")
     p.refill_volume_ul = c.number(doc, "refill", "volume_ml", 1000, above=0, maximum=100)
     if "next_appointment" in doc:
         p.next_appointment = c.instant(doc, "refill", "next_appointment")
+    if "clinic_margin_days" in doc:
+        p.clinic_margin_days = c.integer(doc, "refill", "clinic_margin_days", 0, 14) or 0
     if p.refill_volume_ul is not None and p.reservoir_ul and p.refill_volume_ul > p.reservoir_ul:
         c.error("refill.volume_ml", "%s mL is more than the %s mL reservoir holds"
-                % (_num(doc["volume_ml"]), _num(p.reservoir_ul / 1000)))
+                % (num(doc["volume_ml"]), num(p.reservoir_ul / 1000)))
     if p.refill_at is not None and as_of is not None and p.refill_at > as_of:
         c.error("refill.at", "%s is later than the time of the forecast (%s): check the date"
                 % (doc["at"], timecalc.format_iso(as_of)))
     if p.refill_at is not None and p.next_appointment is not None and p.next_appointment <= p.refill_at:
         c.error("refill.next_appointment", "must be after refill.at")
-
-
-def _check_therapy(c, p, doc):
-    if c.section(doc, "therapy", "therapy") is None:
-        return
-    steps = c.array(doc, "therapy", "steps", MAX_STEPS)
-    if steps is not None and not steps:
-        c.error("therapy.steps", "needs at least one step")
-    previous = None
-    for i, step in enumerate(steps or ()):
-        path = "therapy.steps[%d]" % i
-        if c.section(step, path, "step") is None:
-            continue
-        start = c.time_of_day(step, path, "start")
-        rate = c.number(step, path, "mcg_per_day", 1000, above=0, maximum=MAX_RATE_MCG_PER_DAY)
-        if start is not None and previous is not None and start <= previous:
-            c.error(path + ".start", '"%s" must be later than the step before it (steps in time order, '
-                    "no duplicates)" % step["start"])
-        if start is not None:
-            previous = start
-            if rate is not None:
-                p.steps.append((start, rate))
-    boluses = c.array(doc, "therapy", "boluses", MAX_BOLUSES) or ()
-    seen = {}
-    for i, bolus in enumerate(boluses):
-        path = "therapy.boluses[%d]" % i
-        if c.section(bolus, path, "bolus") is None:
-            continue
-        time_s = c.time_of_day(bolus, path, "time")
-        ng = c.number(bolus, path, "mcg", 1000, above=0, maximum=MAX_BOLUS_MCG)
-        if time_s is not None and time_s in seen:
-            c.error(path + ".time", '"%s" is also the time of therapy.boluses[%d]'
-                    % (bolus["time"], seen[time_s]))
-        elif time_s is not None and ng is not None:
-            seen[time_s] = i
-            p.boluses.append((time_s, ng))
-    extra = doc.get("patient_bolus")
-    if extra is not None and c.section(extra, "therapy.patient_bolus", "patient_bolus") is not None:
-        p.patient_bolus_ng = c.number(extra, "therapy.patient_bolus", "mcg", 1000, above=0,
-                                      maximum=MAX_BOLUS_MCG) or 0
-        p.patient_bolus_max = c.integer(extra, "therapy.patient_bolus", "max_per_day", 0, 48) or 0
 
 
 def _check_clock(c, p, doc):
@@ -375,42 +252,80 @@ def _check_reminders(c, p, doc):
 
 def _check_patient(c, p, risk, patient):
     if risk is not None and c.section(risk, "risk", "risk") is not None:
-        flag = risk.get("high_withdrawal_risk", False)
-        if not isinstance(flag, bool):
-            c.error("risk.high_withdrawal_risk", "must be true or false, not %s" % _describe(flag))
-        else:
-            p.high_withdrawal_risk = flag
-    if patient is not None and c.section(patient, "patient", "patient") is not None:
-        origin = patient.get("spasticity_origin")
-        if origin is not None and origin not in ("spinal", "cerebral"):
-            c.error("patient.spasticity_origin", 'must be "spinal" or "cerebral", not %s' % _describe(origin))
-        else:
-            p.spasticity_origin = origin
+        p.high_withdrawal_risk = c.flag(risk, "risk", "high_withdrawal_risk")
+    if patient is None or c.section(patient, "patient", "patient") is None:
+        return
+    if "label" in patient:
+        p.label = c.text(patient, "patient", "label")
+        if p.label is not None and len(p.label) > 64:
+            c.error("patient.label", "at most 64 characters")
+    origin = patient.get("spasticity_origin")
+    if origin is not None and origin not in ("spinal", "cerebral"):
+        c.error("patient.spasticity_origin", 'must be "spinal" or "cerebral", not %s' % describe(origin))
+    else:
+        p.spasticity_origin = origin
+    p.age_years = c.integer(patient, "patient", "age_years", 0, 120)
+    if "high_withdrawal_risk" in patient:
+        p.high_withdrawal_risk = c.flag(patient, "patient", "high_withdrawal_risk") or p.high_withdrawal_risk
+
+
+def _check_programmer(c, p, doc):
+    """What the clinician programmer printed; compared with the forecast in clinical.py."""
+    if doc is None or c.section(doc, "programmer", "programmer") is None:
+        return
+    printed = {}
+    if "low_reservoir_alarm_at" in doc:
+        printed["low_reservoir_alarm_at"] = c.instant(doc, "programmer", "low_reservoir_alarm_at")
+    if "daily_dose_mcg" in doc:
+        printed["daily_dose_ng"] = c.number(doc, "programmer", "daily_dose_mcg", 1000, above=0, maximum=50000)
+    if "reservoir_volume_ml" in doc:
+        printed["reservoir_volume_ul"] = c.number(doc, "programmer", "reservoir_volume_ml", 1000, above=0,
+                                                  maximum=100)
+    if "low_reservoir_alarm_at" not in printed and "daily_dose_ng" not in printed:
+        c.error("programmer", "give low_reservoir_alarm_at and/or daily_dose_mcg as the programmer printed them "
+                "(the volume alone catches no unit mistake)")
+    p.programmer = printed
 
 
 def _check_confirmed(c, value):
     """Plausibility checks the clinician confirmed in the file itself."""
     if value is None:
         return ()
-    if not isinstance(value, list) or [v for v in value if v not in (CONFIRM_DOSE_RANGE,)]:
-        c.error("confirmed", 'must be a list of confirmed checks ("%s")' % CONFIRM_DOSE_RANGE)
+    if not isinstance(value, list) or [v for v in value if v not in CONFIRMATIONS]:
+        c.error("confirmed", "must be a list of confirmed checks (%s)" % ", ".join('"%s"' % n for n in CONFIRMATIONS))
         return ()
     return tuple(value)
 
 
-def _check_plausible(c, p, confirmed):
-    num, den = p.daily_dose_ng()
-    low = DOSE_RANGE_MIN_MCG * 1000 * den
-    high = DOSE_RANGE_MAX_MCG * 1000 * den
-    average = _mcg(num // den)
-    if (num < low or num > high) and CONFIRM_DOSE_RANGE not in confirmed:
-        c.error("therapy", "average daily dose %s mcg/day is outside the observed %d-%d mcg/day range "
-                "(a mcg/hour vs mcg/day mix-up?); if it is really intended, confirm with "
-                "--confirm %s" % (average, DOSE_RANGE_MIN_MCG, DOSE_RANGE_MAX_MCG, CONFIRM_DOSE_RANGE))
-    elif num > DOSE_HIGH_MCG * 1000 * den:
+def dose_range(p):
+    """(lowest, highest mcg/day, why) observed for this patient (drug monograph)."""
+    if p.spasticity_origin == "spinal":
+        low, high, why = DOSE_RANGE_SPINAL[0], DOSE_RANGE_SPINAL[1], "spinal origin"
+    elif p.spasticity_origin == "cerebral":
+        low, high, why = DOSE_RANGE_CEREBRAL[0], DOSE_RANGE_CEREBRAL[1], "cerebral origin"
+    else:  # the stricter of the two
+        low, high = max(DOSE_RANGE_SPINAL[0], DOSE_RANGE_CEREBRAL[0]), min(DOSE_RANGE_SPINAL[1], DOSE_RANGE_CEREBRAL[1])
+        why = "no spasticity origin given: the stricter limits"
+    if p.age_years is not None and p.age_years < 12:
+        low, high = max(low, DOSE_RANGE_CHILD[0]), min(high, DOSE_RANGE_CHILD[1])
+        why += ", under 12"
+    return low, high, why
+
+
+def _check_plausible(c, p):
+    if p.pump_model == "Prometra II" and p.patient_bolus_max:
+        strict(c, p, "therapy.patient_bolus", "the Prometra patient therapy controller may not be used for "
+               "baclofen boluses")
+    total, den = p.daily_dose_ng()
+    low, high, why = dose_range(p)
+    average = mcg(total // den)
+    if (total < low * 1000 * den or total > high * 1000 * den) and CONFIRM_DOSE_RANGE not in p.confirmed:
+        c.error("therapy", "average daily dose %s mcg/day is outside the observed %d-%d mcg/day range (%s) "
+                "(a mcg/hour vs mcg/day mix-up?); if it is really intended, confirm with --confirm %s"
+                % (average, low, high, why, CONFIRM_DOSE_RANGE))
+    elif total > DOSE_HIGH_MCG * 1000 * den:
         c.warnings.append("therapy: average daily dose %s mcg/day is above 1000 mcg/day, where "
                           "experience is limited" % average)
     if p.concentration_milli % 1000 or p.concentration_milli // 1000 not in COMMERCIAL_CONCENTRATIONS:
-        c.warnings.append("drug.concentration_mcg_per_ml: %s mcg/mL is not a commercial strength "
-                          "(500 or 2000 mcg/mL): a dilution? check the label"
-                          % _mcg(p.concentration_milli))
+        c.warnings.append("drug.concentration_mcg_per_ml: %s mcg/mL is a dilution (not 50, 500 or 2000 mcg/mL): "
+                          "check the label" % mcg(p.concentration_milli))

@@ -19,7 +19,8 @@ from pumpwatch import VERSION, records, release_reserve, sounds, unload
 from pumpwatch.alarm_policy import AlarmPolicy
 from pumpwatch.conditions import NO_SETTINGS, SETTINGS_CORRUPT, SETTINGS_REJECTED, STORAGE_CORRUPT, TIME_UNKNOWN
 
-BOOT_ONLY_MODULES = ("pumpwatch.settings", "pumpwatch.prescription", "pumpwatch.forecast", "pumpwatch.schedule",
+BOOT_ONLY_MODULES = ("pumpwatch.settings", "pumpwatch.settings_therapy", "pumpwatch.checker", "pumpwatch.prescription",
+                     "pumpwatch.forecast", "pumpwatch.therapy", "pumpwatch.clinical", "pumpwatch.schedule",
                      "pumpwatch.timecalc", "pumpwatch.plan", "pumpwatch.readback", "pumpwatch.bootguard",
                      "pumpwatch.startup")
 WATCHDOG_MS = 8000
@@ -125,7 +126,10 @@ def apply(unit, text, now, placed=False):
     unit.faults.pop(NO_SETTINGS, None)
     unit.faults.pop(SETTINGS_CORRUPT, None)
     unit.faults.pop(SETTINGS_REJECTED, None)
-    unit.log_event({"e": "settings", "refill_at": unit.plan.refill_at, "crc": crc})
+    entry = {"e": "settings", "refill_at": unit.plan.refill_at, "crc": crc}
+    if unit.plan.confirmed:
+        entry["confirmed"] = unit.plan.confirmed  # e.g. programmer-mismatch: evidence of the override
+    unit.log_event(entry)
     return []
 
 

@@ -39,7 +39,7 @@ def _forecast(unit, now):
             return None
         prescription, _, warnings = settings.check(json.loads(stored["text"]), None)
         del settings, stored
-        unload(("pumpwatch.settings",))  # the checks are done: free them before forecasting
+        unload(("pumpwatch.settings", "pumpwatch.checker"))  # the checks are done: free them before forecasting
         if prescription is None:
             return None
         from pumpwatch.forecast import Forecast

@@ -15,7 +15,7 @@ import time
 
 from pumpwatch import timecalc
 from pumpwatch.forecast import Forecast
-from pumpwatch.settings import CONFIRM_DOSE_RANGE
+from pumpwatch.settings import CONFIRM_DOSE_RANGE, CONFIRM_PROGRAMMER_MISMATCH, CONFIRMATIONS
 
 from pumpsync import FIRMWARE_VERSION, report, settings_file
 
@@ -49,7 +49,7 @@ def cmd_forecast(args) -> int:
         json.dump(forecast.as_dict(loaded.warnings), sys.stdout, indent=2)
         print()
     else:
-        print(report.forecast_text(forecast, loaded.warnings + forecast.warnings()))
+        print(report.forecast_text(forecast, loaded.warnings + forecast.warnings(), settings_file.zone_name(loaded)))
     return EXIT_OK
 
 
@@ -145,10 +145,11 @@ def _add_unit_commands(commands):
             "need --confirm), show before/after, write, read back, set the clock, print the new refill due date.")
     p.add_argument("settings", metavar="SETTINGS.json")
     p.add_argument("--confirm", action="append", metavar="CHECK",
-                   choices=["dose-range", *sync_checks.SYNC_CONFIRMATIONS, uc.CONFIRM_CLOCK_JUMP],
-                   help="accept a check that would stop the sync: dose-range, dose-change, "
-                        "concentration-change, older-refill, clock-jump (the unit's clock is more than 3 h "
-                        "from this computer's)")
+                   choices=[*CONFIRMATIONS, *sync_checks.SYNC_CONFIRMATIONS, uc.CONFIRM_CLOCK_JUMP],
+                   help="accept a check that would stop the sync: dose-range, programmer-mismatch (PumpWatch "
+                        "and the programmer's printout disagree), no-printout (no programmer block in the file), "
+                        "dose-change, concentration-change, older-refill, clock-jump (the unit's clock is more "
+                        "than 3 h from this computer's); overrides are logged on the unit and in the history")
     p.add_argument("--yes", action="store_true", help="do not ask 'proceed?' (the --confirm checks still apply)")
     p.add_argument("--returned-ml", type=float, metavar="ML",
                    help="volume drained from the pump before refilling: reconcile it with the expected one")
@@ -228,9 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("settings", metavar="SETTINGS.json", help="the prescription settings file")
     forecast.add_argument("--at", metavar="ISO", help="forecast as of this time (default: now)")
     forecast.add_argument("--json", action="store_true", help="print one JSON object (stable keys)")
-    forecast.add_argument("--confirm", action="append", metavar="CHECK", choices=[CONFIRM_DOSE_RANGE],
-                          help=f"accept a plausibility check that would refuse the file "
-                               f"({CONFIRM_DOSE_RANGE}: average dose outside 12-2003 mcg/day)")
+    forecast.add_argument("--confirm", action="append", metavar="CHECK",
+                          choices=[CONFIRM_DOSE_RANGE, CONFIRM_PROGRAMMER_MISMATCH],
+                          help=f"accept a check that would refuse the file ({CONFIRM_DOSE_RANGE}: average dose "
+                               f"outside the range observed for the patient's origin and age; "
+                               f"{CONFIRM_PROGRAMMER_MISMATCH}: PumpWatch disagrees with the programmer's printout)")
     forecast.set_defaults(handler=cmd_forecast)
 
     emulate = commands.add_parser(

@@ -116,7 +116,13 @@ class UnitClient:
         staged = self.write("settings_put", {"text": text}, timeout)
         deadline = time.monotonic() + (timeout or self.timeout)
         while True:
-            outcome = self.call("settings_result", verified=True, timeout=timeout)
+            try:
+                outcome = self.call("settings_result", verified=True, timeout=timeout)
+            except UnitError as exc:
+                if exc.code != "timeout":
+                    raise
+                raise UnitError("the unit stopped answering while it checked the settings (did it restart?)",
+                                "timeout") from None
             if outcome.get("crc") == staged.get("crc"):
                 break
             if time.monotonic() > deadline:
@@ -141,7 +147,8 @@ class UnitClient:
         if expect is not None and not refused_before_auth:
             if not protocol.mac_valid(self.key, reply_body, mac) or reply.get("n") != expect:
                 if not reply.get("ok"):  # e.g. "out of memory": too little left even to sign it
-                    raise UnitError(f"the unit (or a device posing as it) answered with an unsigned error: "
+                    raise UnitError(f"the unit answered with an error it did not sign (it does so when out of "
+                                    f"memory; a device posing as the unit could too): "
                                     f"{printable(str(err.get('msg', '?')))}; nothing is recorded as done",
                                     "unauthenticated_reply")
                 raise UnitError(f"the reply on {self.port} is not signed with this computer's key: it may not "

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pumpwatch import readback, records, timecalc
-from pumpwatch.conditions import PRIORITY, kind_of
+from pumpwatch.conditions import APPOINTMENT_REMINDER, PRIORITY, kind_of
 from pumpwatch.descriptions import DESCRIPTION, PRIORITY_NAMES
 from pumpwatch.forecast import Forecast
 
@@ -121,7 +121,7 @@ def run_cycle(state_dir: Path, settings_path: Path, after_empty_s: float = 3600,
     if via_pumpsync:
         (state_dir / "flash" / "settings.json").unlink()
     start = forecast.prescription.refill_at + start_delay_s
-    end = forecast.empty_at + after_empty_s
+    end = (forecast.empty_at or forecast.stability_limit_at) + after_empty_s  # empty: never, if stopped for good
     patient = PatientLog()
     began = time.perf_counter()
     with Emulator(state_dir=state_dir, start_time=start, speed=0) as emu:
@@ -138,7 +138,10 @@ def run_cycle(state_dir: Path, settings_path: Path, after_empty_s: float = 3600,
 def _quiet_days(emu: Emulator, forecast: Forecast, start: float, days: int = 100) -> dict:
     """Wakeups, flash writes and wall time over quiet days (nothing due), measured
     from the first whole day after the refill up to the first condition or 100 days."""
-    first_condition = min([at for at, _ in forecast.reminders] + [forecast.low_reservoir_at])
+    from pumpwatch.plan import condition_starts  # what the unit itself will start: reminders, appointment, alarms
+
+    first_condition = min([at for at, _ in condition_starts(forecast.prescription, forecast)]
+                          + [forecast.stability_limit_at])
     day0 = (int(start) // 86400 + 1) * 86400
     available = int((first_condition - day0) // 86400)
     count = max(0, min(days, available))
@@ -172,7 +175,9 @@ def timeline(result: CycleResult) -> list[str]:
             cid = entry["c"]
             priority = PRIORITY_NAMES[PRIORITY[kind_of(cid)]].upper()
             text = DESCRIPTION[kind_of(cid)]
-            if kind_of(cid) == "reminder":
+            if cid == APPOINTMENT_REMINDER:
+                text += " (the refill appointment is tomorrow)"
+            elif kind_of(cid) == "reminder":
                 days = cid.split(":")[1]
                 text += " (%s day%s before due)" % (days, "" if days == "1" else "s")
             lines.append(f"{when(entry['t'])}  {priority:<6}  {text}")

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pumpwatch import settings as core_settings
 from pumpwatch import timecalc
+from pumpwatch import clinical
+from pumpwatch.forecast import Forecast
 
 TRANSITION_HORIZON_DAYS = 400
 
@@ -51,10 +53,27 @@ def parse(text: str, as_of: int | None, confirmed=(), source: str = "settings") 
         return LoadedSettings(document, None, errors)
     try:
         prescription, errors, warnings = core_settings.check(document, as_of, confirmed)
+        if prescription is not None:
+            # the unit makes the same cross-check (plan.make_plan): one function decides both
+            errors = clinical.programmer_errors(Forecast(prescription, prescription.refill_at))
+            if errors:
+                prescription = None
+        elif errors and all(e.startswith("therapy: average daily dose") for e in errors):
+            # a dose out of range: show the printout's verdict too (it names what was mistyped)
+            checked, _, _ = core_settings.check(document, as_of, tuple(confirmed) + (core_settings.CONFIRM_DOSE_RANGE,))
+            if checked is not None:
+                errors = errors + clinical.programmer_errors(Forecast(checked, checked.refill_at))
     except Exception as exc:  # noqa: BLE001 - the unit rejects such a file too (startup.use)
         return LoadedSettings(document, None, [f"{source}: could not be checked ({type(exc).__name__}); "
                                                "nothing was accepted"])
     return LoadedSettings(document, prescription, errors, warnings)
+
+
+def zone_name(loaded: "LoadedSettings") -> str | None:
+    """The patient's IANA zone name from the file (clock.tz), if it gives one."""
+    clock = loaded.document.get("clock") if isinstance(loaded.document, dict) else None
+    name = clock.get("tz") if isinstance(clock, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def resolve_timezone(document) -> list[str]:

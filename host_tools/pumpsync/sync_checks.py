@@ -46,12 +46,12 @@ def required_confirmations(before: Prescription | None, after: Prescription) -> 
     found = []
     old, new = daily_dose_mcg(before), daily_dose_mcg(after)
     change = (new - old) / old * 100
-    origin = after.spasticity_origin or "spinal"
+    origin = after.spasticity_origin or "cerebral"  # no origin given: the stricter limits
     if change > MAX_INCREASE_PCT[origin]:
         found.append(Check(CONFIRM_DOSE_CHANGE,
                            f"the daily dose rises {float(change):.0f} % ({float(old):.1f} -> {float(new):.1f} "
                            f"mcg/day), more than the +{MAX_INCREASE_PCT[origin]} % the label allows at a refill "
-                           f"({origin} origin)"))
+                           f"({origin} origin{'' if after.spasticity_origin else ': none given, the stricter limit'})"))
     elif change < -MAX_DECREASE_PCT:
         found.append(Check(CONFIRM_DOSE_CHANGE,
                            f"the daily dose falls {float(-change):.0f} % ({float(old):.1f} -> {float(new):.1f} "

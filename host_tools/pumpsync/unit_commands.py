@@ -14,12 +14,13 @@ import sys
 import time
 from pathlib import Path
 
-from pumpwatch import readback, timecalc
+from pumpwatch import protocol, readback, timecalc
+from pumpwatch import settings as core_settings
 from pumpwatch.forecast import Forecast
 from pumpwatch.settings import check as check_settings
 
 from pumpsync import ports as port_lookup
-from pumpsync import settings_file, sync_checks
+from pumpsync import report, settings_file, sync_checks
 from pumpsync.client import UnitClient, UnitError, printable
 from pumpsync.history import History
 from pumpsync.keystore import Keystore
@@ -151,7 +152,21 @@ def unit_status(session: Session) -> dict:
                   "drift_s": None if unit_now is None else round(unit_now - host_now, 1)},
         "active": status["active"], "sounding": status["sounding"], "battery_mv": status["battery_mv"],
         "refill_due_at": _iso(status["refill_due_at"]), "forecast": status["forecast"],
+        "forecast_by": "unit" if status["forecast"] is not None else None,
+        **_host_forecast(session, status),
     }
+
+
+def _host_forecast(session: Session, status: dict) -> dict:
+    """When the unit's own forecast did not fit in its memory, the same core forecast of the
+    settings it holds, computed here (and said so)."""
+    if status.get("forecast") is not None or not status.get("forecast_error") or status.get("time") is None:
+        return {"forecast_error": status.get("forecast_error")} if status.get("forecast_error") else {}
+    _, stored = _unit_settings(session)
+    if stored is None:
+        return {"forecast_error": status["forecast_error"]}
+    return {"forecast": Forecast(stored, int(status["time"])).as_dict(), "forecast_by": "pumpsync",
+            "forecast_error": status["forecast_error"]}
 
 
 def cmd_status(args) -> int:
@@ -173,8 +188,13 @@ def cmd_status(args) -> int:
     print(f"  active     {printable(', '.join(result['active'])) or 'nothing'}")
     if result["forecast"]:
         f = result["forecast"]
+        if result.get("forecast_by") == "pumpsync":
+            print("  forecast   the unit's own did not fit in its memory: computed by this computer from the "
+                  "settings the unit holds")
         print(f"  remaining  {float(f['volume_ml']):.3f} mL (nominal {float(f['volume_ml_nominal']):.3f} mL)")
         print(f"  refill due {printable(f['refill_due_at'])} ({printable(f['refill_due_reason'])})")
+    elif result.get("forecast_error"):
+        print(f"  forecast   none: {printable(result['forecast_error'])} on the unit")
     return 0
 
 
@@ -198,12 +218,16 @@ def _ask(question: str, assume_yes: bool) -> bool:
 
 
 def _reconcile(session: Session, returned_ml: float, flag_pct: float, before) -> dict:
-    status = session.client.call("status", verified=True)
-    forecast = status.get("forecast")
-    if forecast is None or before is None:
-        raise CommandFailed("the unit has no settings or no clock, so there is no expected volume to compare with")
-    result = sync_checks.reconcile(returned_ml, before.refill_volume_ul / 1000, forecast["volume_ml_nominal"],
-                                   flag_pct)
+    status = session.client.call("status", {"forecast": False}, verified=True)
+    if before is None:
+        raise CommandFailed("the unit has no settings, so there is no expected volume to compare with")
+    if status.get("time") is None:
+        raise CommandFailed("the unit's clock is lost, so there is no expected volume to compare with: run "
+                            "pumpsync time set first")
+    # the core forecast of the settings the unit holds, at the unit's time: the unit's own figure, computed
+    # here so that the check never depends on the unit having the memory for it
+    expected = Forecast(before, int(status["time"])).volume_ul_nominal / 1000
+    result = sync_checks.reconcile(returned_ml, before.refill_volume_ul / 1000, expected, flag_pct)
     session.client.write("refill", {k: result[k] for k in ("returned_ml", "expected_ml", "discrepancy_pct",
                                                            "flagged")})
     session.history.record("refill", session.unit_id, "flagged" if result["flagged"] else "ok", **result)
@@ -240,9 +264,12 @@ def checked_settings(args, now: int):
     if "tz" in loaded.document.get("clock", {}):
         # the unit has no tz database: it gets the document with the offsets resolved here
         text = json.dumps(loaded.document, indent=1)
-    if "dose-range" in (args.confirm or ()) and "dose-range" not in loaded.document.get("confirmed", []):
-        # the unit re-checks the file; the confirmation travels with it
-        document = dict(json.loads(text), confirmed=["dose-range"])
+    travelling = [c for c in (args.confirm or ()) if c in core_settings.CONFIRMATIONS
+                  and c not in loaded.document.get("confirmed", [])]
+    if travelling:
+        # the unit re-checks the file (and logs what was overridden): the confirmations travel with it
+        document = json.loads(text)
+        document["confirmed"] = list(document.get("confirmed", [])) + travelling
         text = json.dumps(document, indent=1)
     return loaded, text
 
@@ -271,6 +298,17 @@ def check_clock_jump(session: Session, host_now: int, confirmed, refill_at: int 
 def sync_unit(session: Session, args, loaded, text: str, clock) -> int:
     """Compare, confirm, write, verify, set the clock (from `clock()`), report."""
     jump_ok = check_clock_jump(session, int(clock()), args.confirm, kind="sync")
+    confirmed = tuple(args.confirm or ()) + tuple(loaded.prescription.confirmed)
+    if loaded.prescription.programmer is None and core_settings.CONFIRM_NO_PRINTOUT not in confirmed:
+        session.history.record("sync", session.unit_id, "refused", None, text, reason="no programmer printout")
+        raise CommandFailed("the file has no \"programmer\" block: copy the low-reservoir alarm date and the "
+                            "daily dose from the clinician programmer's printout into it (the cross-check that "
+                            "catches a unit mix-up), or sync with --confirm no-printout (it is logged)",
+                            bad_input=True)
+    for override in (core_settings.CONFIRM_NO_PRINTOUT, core_settings.CONFIRM_PROGRAMMER_MISMATCH):
+        if override in confirmed:
+            print(report.red(f"CONFIRMED OVERRIDE: {override} (recorded on the unit and in this computer's "
+                             "history)"))
     before_text, before = _unit_settings(session)
     checks = sync_checks.required_confirmations(before, loaded.prescription)
     missing = [c for c in checks if c.name not in (args.confirm or ())]
@@ -296,24 +334,36 @@ def sync_unit(session: Session, args, loaded, text: str, clock) -> int:
         session.history.record("sync", session.unit_id, "refused", before_text, text, reason="nurse declined")
         print("nothing was written")
         return 1
+    # The clock first: the unit checks refill.at against its own clock, and a few minutes of
+    # drift must not make a just-done refill look like the future.
+    session.client.write("time_set", {"epoch": int(clock()), "jump_ok": jump_ok})
     try:
         session.client.put_settings(text)
     except UnitError as exc:
         fields = "; ".join(exc.fields) if exc.fields else ""
         session.history.record("sync", session.unit_id, "failed", before_text, text, reason=str(exc),
                                fields=exc.fields)
-        raise CommandFailed(f"the unit refused the settings: {exc} {fields}".strip()) from None
-    readback_text = session.client.call("settings_get", verified=True)["text"]
+        if exc.code == protocol.INVALID_SETTINGS:
+            raise CommandFailed(f"the unit refused the settings: {exc} {fields}; the old settings stay in "
+                                "force".strip()) from None
+        raise CommandFailed(f"the unit stopped answering while it checked the new settings ({exc}): they may or "
+                            "may not be in force; run pumpsync status, then sync again") from None
+    try:
+        readback_text = session.client.call("settings_get", verified=True)["text"]
+        status = session.client.call("status", {"forecast": False}, verified=True)
+    except UnitError as exc:
+        session.history.record("sync", session.unit_id, "unverified", before_text, text, reason=str(exc))
+        raise CommandFailed(f"the unit took the new settings, but reading them back failed ({exc}): run pumpsync "
+                            "status to check them") from None
     if readback_text != text:
         session.history.record("sync", session.unit_id, "failed", before_text, text, reason="read-back differs")
         raise CommandFailed("the settings read back from the unit differ from what was sent: sync again")
-    session.client.write("time_set", {"epoch": int(clock()), "jump_ok": jump_ok})
-    status = session.client.call("status", {"forecast": False}, verified=True)
     due = _iso(status["refill_due_at"])
     session.history.record("sync", session.unit_id, "ok", before_text, text, refill_due_at=due,
                            confirmed=list(args.confirm or ()), reconciliation=reconciliation)
     print(f"Written and verified; clock set. New refill due: {due} "
-          f"({forecast.refill_due_reason.replace('_', ' ')})")
+          f"({forecast.refill_due_reason.replace('_', ' ')}); clinical due date "
+          f"{report.when(forecast, forecast.clinical_due_at, settings_file.zone_name(loaded))}")
     return 0
 
 

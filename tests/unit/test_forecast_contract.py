@@ -48,12 +48,23 @@ def test_forecast_json_matches_the_contract(capsys, path):
     assert result["refill_due_at"] == due
     assert result["refill_due_reason"] == ("low_reservoir" if due == result["low_reservoir_at"]
                                            else "drug_stability")
+    # the clinic refills a margin (default 3 days) before the pump's alarm, or at the stability limit
+    margin = settings["refill"].get("clinic_margin_days", 3) * 86400
+    alarm = timecalc.parse_iso(result["low_reservoir_at"])
+    if result["warning_at"] is not None:  # a higher warning volume sounds first
+        alarm = min(alarm, timecalc.parse_iso(result["warning_at"]))
+    clinical = min(alarm - margin, limit)
+    assert result["clinical_due_at"] == timecalc.format_iso(clinical)
     appointment = settings["refill"].get("next_appointment")
     if appointment is None:
-        assert result["appointment_after_due"] is None
+        assert result["appointment_after_due"] is None and result["appointment_reminder_at"] is None
     else:
-        assert result["appointment_after_due"] == (timecalc.parse_iso(appointment)
-                                                   > timecalc.parse_iso(result["refill_due_at"]))
+        assert result["appointment_after_due"] == (timecalc.parse_iso(appointment) > clinical)
+        reminder = result["appointment_reminder_at"]  # none once an alarm has started before it
+        assert reminder is None or timecalc.parse_iso(reminder) < timecalc.parse_iso(appointment)
+    program = result["program_daily_mcg"]
+    assert isinstance(program, (int, float)) and program <= result["average_mcg_per_day"]
+    assert set(result["programmer_check"]) == {"ok", "ours", "printed", "diff"}
     assert isinstance(result["average_mcg_per_day"], (int, float))
     assert isinstance(result["warnings"], list)
     for reminder in result["reminders"]:
@@ -62,11 +73,11 @@ def test_forecast_json_matches_the_contract(capsys, path):
 
 
 def test_reminders_fall_at_local_time_days_before_the_due_date_across_dst(capsys):
-    """Europe/Berlin: the due date is in winter, a reminder check uses zoneinfo independently."""
+    """Europe/Berlin: the clinical due date is in winter, a reminder check uses zoneinfo independently."""
     path = Path(__file__).resolve().parents[2] / "examples" / "flex-night-boost.json"
     result = _forecast(capsys, path)
     zone = ZoneInfo("Europe/Berlin")
-    due_local = datetime.fromisoformat(result["refill_due_at"].replace("Z", "+00:00")).astimezone(zone)
+    due_local = datetime.fromisoformat(result["clinical_due_at"].replace("Z", "+00:00")).astimezone(zone)
     expected = []
     for days in (14, 7, 3, 1):
         local = datetime.combine(due_local.date() - timedelta(days=days), datetime.min.time(), zone)
@@ -85,7 +96,9 @@ def test_simple_continuous_example_by_hand(capsys):
     assert result["low_reservoir_at_nominal"] == timecalc.format_iso(refill + 36000 * 86400 // 400)
     assert result["empty_at_nominal"] == timecalc.format_iso(refill + 100 * 86400)
     assert result["average_mcg_per_day"] == 400
-    assert result["reminders"][0] == {"at": "2027-02-01T09:00:00Z", "days_before": 14}
+    # reminders count back from the clinical due date: 3 days before the pump's alarm (2027-02-15)
+    assert result["clinical_due_at"] == timecalc.format_iso(timecalc.parse_iso(result["low_reservoir_at"]) - 3 * 86400)
+    assert result["reminders"][0] == {"at": "2027-01-29T09:00:00Z", "days_before": 14}
 
 
 def test_human_summary_names_the_due_date(capsys):

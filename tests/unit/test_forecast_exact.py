@@ -93,7 +93,9 @@ def test_forecast_matches_exact_rational_reference(case):
 
 
 def test_refill_due_is_the_earlier_of_low_reservoir_and_stability_limit():
-    doc = minimal(drug={"name": "baclofen", "concentration_mcg_per_ml": 2000, "max_days_in_reservoir": 30})
+    doc = minimal(drug={"name": "baclofen", "concentration_mcg_per_ml": 2000, "max_days_in_reservoir": 30},
+                  pump={"model": "SynchroMed II", "reservoir_ml": 20, "low_reservoir_alarm_ml": 2,
+                        "flow_tolerance_pct": 0})
     at = timecalc.parse_iso("2026-11-21T00:00:00Z")
     prescription, errors, _ = core_settings.check(doc, at)
     forecast = Forecast(prescription, at)

@@ -22,8 +22,9 @@ def _p(dose=400, origin=None, concentration=2000, refill="2027-01-20T10:30:00Z")
 
 
 @pytest.mark.parametrize("new_dose,origin,needs", [
-    (560, None, False), (561, None, True),  # spinal: +40 %
+    (560, "spinal", False), (561, "spinal", True),  # spinal: +40 %
     (480, "cerebral", False), (481, "cerebral", True),  # cerebral: +20 %
+    (480, None, False), (481, None, True),  # no origin given: the stricter +20 %
     (320, None, False), (319, None, True),  # -20 %
 ])
 def test_dose_change_ranges_follow_the_label(new_dose, origin, needs):
