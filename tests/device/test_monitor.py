@@ -15,27 +15,16 @@ from pumpwatch.conditions import PRIORITY, Schedule, kind_of
 from pumpwatch.plan import condition_starts
 
 from serial_helpers import pair
+from sound_helpers import ALARM_TONES, sound_starts
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SHORT_CYCLE = EXAMPLES / "partial-refill.json"  # runs low in ~4 days: a whole cycle in ~1.5 s
-ALARM_TONES = {sounds.C5, sounds.D5}  # the boot chirp is G5 alone
 
 
 @pytest.fixture
 def hardware_free(hardware_port):
     if hardware_port:
         pytest.skip("needs the emulator's control API (virtual time, power)")
-
-
-def _sound_starts(buzzer):
-    """Times (s) at which the buzzer goes from silent to an alarm tone after >= 1 s of silence."""
-    starts, last_sound = [], None
-    for t, hz in buzzer:
-        if hz in ALARM_TONES and (last_sound is None or t - last_sound > 1000):
-            starts.append(t / 1000)
-        if hz:
-            last_sound = t
-    return starts
 
 
 def _burst_at(buzzer, start_ms, pattern):
@@ -48,7 +37,7 @@ def _burst_at(buzzer, start_ms, pattern):
 def test_a_full_refill_cycle_sounds_each_condition_at_its_instant_with_its_pattern(tmp_path, hardware_free):
     result = scenario.run_cycle(tmp_path / "unit", SHORT_CYCLE, ack_after_s=30)
     starts = condition_starts(result.forecast.prescription, result.forecast)
-    heard = _sound_starts(result.buzzer)
+    heard = sound_starts(result.buzzer)
     for at, cid in starts:
         if at > result.ended:
             continue
@@ -65,7 +54,7 @@ def test_each_press_silences_at_once_and_the_pause_follows_the_priority(tmp_path
     acks = [e for e in result.log if e["e"] == "ack"]
     assert len(acks) == len(result.patient.presses) >= 5
     starts = sorted(at for at, _ in condition_starts(result.forecast.prescription, result.forecast))
-    heard = _sound_starts(result.buzzer)
+    heard = sound_starts(result.buzzer)
     for ack, press in zip(acks, result.patient.presses):
         release_ms = round((press.at + 0.150) * 1000)
         state_at_release = [hz for t, hz in result.buzzer if t <= release_ms][-1]

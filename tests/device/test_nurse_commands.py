@@ -44,22 +44,13 @@ def synced_unit(tmp_path):
 
 def _variant(tmp_path, name, change):
     """A new prescription, with what the programmer printed for it (as the nurse copies it)."""
-    from pumpsync import settings_file
-    from pumpwatch import timecalc
-    from pumpwatch.forecast import Forecast
+    from printout import with_printout
 
     doc = json.loads((EXAMPLES / "simple-continuous.json").read_text())
     doc["refill"]["at"] = "2026-11-21T10:30:00Z"
     change(doc)
-    doc.pop("programmer", None)
-    loaded = settings_file.parse(json.dumps(dict(doc, confirmed=["no-printout"])), None)
-    assert loaded.prescription is not None, loaded.errors
-    forecast = Forecast(loaded.prescription, loaded.prescription.refill_at)
-    num, den = forecast.program_ng_per_day
-    doc["programmer"] = {"low_reservoir_alarm_at": timecalc.format_iso(forecast.low_reservoir_at_nominal // 60 * 60),
-                         "daily_dose_mcg": round(num / den / 1000, 1)}
     path = tmp_path / name
-    path.write_text(json.dumps(doc))
+    path.write_text(json.dumps(with_printout(doc)))
     return path
 
 

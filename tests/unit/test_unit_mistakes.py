@@ -18,7 +18,9 @@ import pytest
 from pumpsync import settings_file
 from pumpsync.cli import main
 from pumpwatch import timecalc
-from pumpwatch.forecast import Forecast
+
+
+from printout import with_printout
 
 AS_OF = timecalc.parse_iso("2026-11-21T12:00:00Z")
 WEEKDAY_300_WEEKEND_600 = {"mon": [{"start": "00:00", "mcg_per_day": 300}], "tue": {"same_as": "mon"},
@@ -40,15 +42,9 @@ def _base(therapy, concentration=2000, volume=20):
 
 def _with_printout(doc):
     """The file as it should be, with what the programmer printed for it."""
-    loaded = settings_file.parse(json.dumps(doc), AS_OF)
-    assert loaded.errors == [] and loaded.prescription is not None, loaded.errors
-    forecast = Forecast(loaded.prescription, AS_OF)
-    num, den = forecast.program_ng_per_day
-    assert forecast.low_reservoir_at_nominal is not None
-    doc = copy.deepcopy(doc)
-    doc["programmer"] = {"low_reservoir_alarm_at": timecalc.format_iso(forecast.low_reservoir_at_nominal // 60 * 60),
-                         "daily_dose_mcg": round(num / den / 1000, 1)}
-    return doc
+    printed = with_printout(doc)
+    assert settings_file.parse(json.dumps(printed), AS_OF).errors == []
+    return printed
 
 
 def _steps(rate):
