@@ -198,6 +198,7 @@ class MachineHAL(HAL):
         self.stopping = True
 
     def reset(self):
+        time.sleep_ms(100)  # let the last reply leave the USB or UART buffer first
         machine.reset()
 
     def reset_cause(self):

@@ -10,12 +10,31 @@ plain integers, so the modules' bytecode does not sit in RAM for months
 from pumpwatch.conditions import APPOINTMENT_REMINDER, EMPTY, LOW_RESERVOIR, REFILL_OVERDUE, Plan, reminder_id
 
 
-def make_plan(doc, now=None):
-    """(Plan or None, errors) for a settings document; `now` checks the refill time."""
-    from pumpwatch import settings, unload
+def make_plan(doc, now=None, consume=False):
+    """(Plan or None, errors) for a settings document; `now` checks the refill time.
+    consume: the document is this call's to take apart (the unit's, parsed for it)."""
+    from pumpwatch import unload
 
-    prescription, errors, _ = settings.check(doc, now)
+    # settings.check in its three parts, each module dropped before the next is loaded
+    # and the therapy section freed once converted: on a 128 KB heap a weekly program
+    # does not fit otherwise (the parsed document alone is ~15 KB)
+    from pumpwatch import settings
+    checker, prescription = settings.begin(doc, now)
     del settings
+    unload(("pumpwatch.settings",))
+    if prescription is not None:
+        from pumpwatch import settings_therapy
+        settings_therapy.check(checker, prescription, doc.get("therapy"))
+        del settings_therapy
+        unload(("pumpwatch.settings_therapy",))
+        if consume:
+            doc["therapy"] = None
+        from pumpwatch import settings
+        prescription, errors, _ = settings.finish(checker, prescription, doc)
+        del settings
+    else:
+        errors = checker.errors
+    del doc, checker
     unload(("pumpwatch.settings", "pumpwatch.checker"))  # the checks are done: free them before forecasting
     if prescription is None:
         return None, errors

@@ -35,7 +35,7 @@ except ImportError:  # CPython
 
 VERSION = const(1)
 MAGIC = b"PW1 "
-MAX_FRAME = const(12288)  # a settings file with every list at its maximum fits in ~8 KB
+MAX_FRAME = const(4096)  # settings travel in pieces of 1024 characters (writes.settings_put)
 NO_MAC = b"-"
 _MAC_HEX = const(64)
 

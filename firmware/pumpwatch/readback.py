@@ -44,6 +44,27 @@ def parse_record(data, path="record"):
         raise CorruptRecord("%s: body is not JSON" % path)
 
 
+def record_intact(path):
+    """True when the record at `path` exists and its body matches its header's length
+    and CRC; read 256 bytes at a time."""
+    from pumpwatch.records import crc_continue, crc_text_of
+    try:
+        with open(path, "rb") as f:
+            parts = f.readline().decode().split(" ")
+            if len(parts) != 4 or parts[0] != MAGIC or parts[1] != str(RECORD_FORMAT):
+                return False
+            size, crc, piece = 0, 0, bytearray(256)
+            while True:
+                n = f.readinto(piece)
+                if not n:
+                    break
+                size += n
+                crc = crc_continue(memoryview(piece)[:n], crc)
+    except (OSError, ValueError):
+        return False
+    return str(size) == parts[3].strip() and crc_text_of(crc) == parts[2]
+
+
 def entries(log):
     """(entries oldest first, number of damaged lines dropped)."""
     found = []

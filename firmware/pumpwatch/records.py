@@ -18,6 +18,8 @@ writes all the time but reads only at boot, so that code is not kept in RAM.
 import json
 import os
 
+from pumpwatch import jsonpieces
+
 try:
     from binascii import crc32
 except ImportError:  # pragma: no cover - every supported interpreter has it
@@ -37,6 +39,15 @@ def crc_text(data):
     return "%08x" % (crc32(data) & 0xFFFFFFFF)
 
 
+def crc_continue(data, crc=0):
+    """CRC-32 of bytes that follow bytes whose CRC-32 was `crc` (a file written in pieces)."""
+    return crc32(data, crc)
+
+
+def crc_text_of(crc):
+    return "%08x" % (crc & 0xFFFFFFFF)
+
+
 def crc_of(text):
     """CRC-32 (hex) of a text's UTF-8 bytes: identifies a settings file's content."""
     return crc_text(text.encode())
@@ -51,13 +62,21 @@ def exists(path):
 
 
 def write_record(path, value):
-    """Replace the record at `path` with `value`, power-loss safe."""
-    body = json.dumps(value).encode()
-    header = "%s %d %s %d\n" % (MAGIC, RECORD_FORMAT, crc_text(body), len(body))
+    """Replace the record at `path` with `value`, power-loss safe.  The JSON body is
+    written in pieces (jsonpieces.py): a settings record never needs a second copy of
+    its text in RAM."""
+    buffer = bytearray(256)
+    size = [0, 0]  # bytes, CRC-32
+
+    def measure(piece):
+        size[0] += len(piece)
+        size[1] = crc32(piece, size[1])
+
+    jsonpieces.dump(value, measure, buffer)
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
-        f.write(header.encode())
-        f.write(body)
+        f.write(("%s %d %s %d\n" % (MAGIC, RECORD_FORMAT, crc_text_of(size[1]), size[0])).encode())
+        jsonpieces.dump(value, f.write, buffer)
         f.flush()
     os.rename(tmp, path)
 

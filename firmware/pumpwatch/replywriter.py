@@ -6,19 +6,13 @@ MAC, then into one that sends it in small pieces.  The same dict gives the
 same bytes both times, so the header sent first is right.  A whole 2 KB log
 page or a 8 KB settings text then needs no free stretch of the heap larger
 than PIECE, which matters on a fixed heap in pieces (docs/architecture.md).
-json.dump to a Python object needs io.IOBase; a port without it builds the
-frame whole (protocol.encode_parts).
+The pieces are jsonpieces.py's; a port without io.IOBase builds the frame
+whole (protocol.encode_parts).
 """
 
-import json
 from binascii import crc32, hexlify
 
-from pumpwatch import protocol
-
-try:
-    from io import IOBase
-except ImportError:  # pragma: no cover - a port built without it
-    IOBase = None
+from pumpwatch import jsonpieces, protocol
 
 try:
     from micropython import const  # type: ignore  # the stand-in below differs in signature only
@@ -27,33 +21,6 @@ except ImportError:  # CPython
         return x
 
 PIECE = const(256)
-
-
-class _Sink(IOBase or object):  # type: ignore[misc]  # IOBase is None only on ports without it
-    """Where json.dump writes: gathered into PIECE bytes, then handed to `flush_piece`."""
-
-    def __init__(self, buffer, flush_piece):
-        self.buffer = buffer
-        self.used = 0
-        self.flush_piece = flush_piece
-
-    def write(self, data):
-        if isinstance(data, str):  # CPython's json writes text
-            data = data.encode()
-        taken = 0
-        while taken < len(data):
-            n = min(len(data) - taken, PIECE - self.used)
-            self.buffer[self.used:self.used + n] = data[taken:taken + n]
-            self.used += n
-            taken += n
-            if self.used == PIECE:
-                self.flush()
-        return len(data)
-
-    def flush(self):
-        if self.used:
-            self.flush_piece(memoryview(self.buffer)[:self.used])
-            self.used = 0
 
 
 class ReplyWriter:
@@ -66,7 +33,7 @@ class ReplyWriter:
 
     def send(self, message, key=None):
         self.midway = False
-        if IOBase is None:
+        if not jsonpieces.AVAILABLE:
             head, body = protocol.encode_parts(message, key)
             self.serial_write(head)
             self.serial_write(body)
@@ -88,6 +55,4 @@ class ReplyWriter:
         self.midway = False
 
     def _dump(self, message, flush_piece):
-        sink = _Sink(self.buffer, flush_piece)
-        json.dump(message, sink)
-        sink.flush()
+        jsonpieces.dump(message, flush_piece, self.buffer)

@@ -27,8 +27,6 @@ MAX_CHALLENGE = const(64)
 # Loaded for one request and dropped after the frames of a step (RAM).
 TRANSIENT_MODULES = ("pumpwatch.writes", "pumpwatch.readback", "pumpwatch.clock", "pumpwatch.factory",
                      "pumpwatch.status", "pumpwatch.readout")
-# The service itself: dropped while new settings are checked, loaded again by the next frame.
-MODULES = ("pumpwatch.service", "pumpwatch.methods", "pumpwatch.keys", "pumpwatch.protocol", "pumpwatch.replywriter")
 # Sent when even an error reply cannot be built (memory): a constant, no allocation.
 _NO_MEMORY = protocol.encode(protocol.error(None, protocol.FAILED, "out of memory"))
 
@@ -41,6 +39,7 @@ class Service:
         self.writer = ReplyWriter(self.hal.serial_write)
         self.nonce = None  # (hex text, issued at ticks)
         self.keys = Keys(unit.data_dir)
+        self.upload = None  # settings_put arriving in pieces (writes.py)
         self.pending_key = None  # type: tuple | None  # (name, key) waiting for the press of unit.request "pair"
         self.paired_name = None  # the name the last confirmed pairing stored
         self.refused = 0  # refusals not yet summarised
@@ -70,8 +69,8 @@ class Service:
                 elif line.startswith(protocol.MAGIC):  # anything else is terminal noise, a stray Ctrl-C
                     reply, key = self._handle(line)
                     self._send(reply, key)
-                    if self.unit.staged_settings is not None:
-                        return False  # the unit closes this service to check them (unit.py)
+                    if self.unit.reset_requested is not None:
+                        return False  # the unit restarts after this step (new settings): nothing more now
             return self.lines.pending()
         except MemoryError:  # the bytes queued did not fit: drop them, say so, carry on
             release_reserve()
@@ -139,15 +138,6 @@ class Service:
             code, msg, fields = result["_error"]
             return protocol.error(request_id, code, msg, fields)
         return protocol.reply(request_id, result)
-
-    def close(self):
-        """Before the unit drops the service (and its modules) from RAM: nothing
-        counted may be lost; a pairing waiting for its press is abandoned."""
-        if self.refused:
-            self._summarise()
-        if self.pending_key is not None:
-            self.unit.request = None
-        unload(TRANSIENT_MODULES + MODULES)
 
     # ------------------------------------------------------------------ authentication
     def _authorise(self, message, mac, body):

@@ -70,29 +70,42 @@ def check(doc, as_of=None, confirmed=()):
     """Validate a settings document.  Returns (Prescription|None, errors, warnings).
 
     as_of: epoch seconds the forecast is for (the refill must not be after it);
-    confirmed: names of plausibility checks the clinician confirmed.
+    confirmed: names of plausibility checks the clinician confirmed.  The unit runs
+    the same three parts with its RAM freed in between (plan.make_plan).
     """
+    c, p = begin(doc, as_of)
+    if p is None:
+        return None, c.errors, c.warnings
+    from pumpwatch import settings_therapy
+    settings_therapy.check(c, p, doc.get("therapy"))
+    return finish(c, p, doc, confirmed)
+
+
+def begin(doc, as_of):
+    """The first part: the document's shape, schema, pump, drug and refill.
+    (checker, Prescription or None when the document cannot be read further)."""
     c = Checker(FIELDS)
     p = Prescription()
     if c.section(doc, "", "") is None:
-        return None, c.errors, c.warnings
+        return c, None
     schema = doc.get("schema")
     if isinstance(schema, bool) or schema not in (1, SCHEMA_VERSION):
         c.error("schema", "unsupported version %s (this tool understands 1 and %d)"
                 % (describe(schema), SCHEMA_VERSION))
-        return None, c.errors, c.warnings
+        return c, None
     p.schema = schema
     if schema == 1:
         c.warnings.append("schema: a schema-1 file, read as schema 2 (flow tolerance 3 %% unless given, "
-                          "clinic margin %d days, dose limits by spasticity origin: the stricter 22-1400 "
-                          "mcg/day when none is given)" % p.clinic_margin_days)
+                          "clinic margin %d days)" % p.clinic_margin_days)
     _check_pump(c, p, doc.get("pump"))
     _check_drug(c, p, doc.get("drug"))
     _check_refill(c, p, doc.get("refill"), as_of)
-    from pumpwatch import settings_therapy, unload
-    settings_therapy.check(c, p, doc.get("therapy"))
-    del settings_therapy
-    unload(("pumpwatch.settings_therapy",))
+    return c, p
+
+
+def finish(c, p, doc, confirmed=()):
+    """The last part, after the therapy (settings_therapy.py): clock, reminders,
+    patient, printout, confirmations and plausibility.  (Prescription|None, errors, warnings)."""
     _check_clock(c, p, doc.get("clock"))
     _check_reminders(c, p, doc.get("reminders"))
     _check_patient(c, p, doc.get("risk"), doc.get("patient"))
@@ -257,8 +270,8 @@ def _check_patient(c, p, risk, patient):
         return
     if "label" in patient:
         p.label = c.text(patient, "patient", "label")
-        if p.label is not None and len(p.label) > 64:
-            c.error("patient.label", "at most 64 characters")
+        if p.label is not None and (len(p.label) > 64 or [ch for ch in p.label if ord(ch) < 32 or ord(ch) == 127]):
+            c.error("patient.label", "at most 64 characters, no control characters")
     origin = patient.get("spasticity_origin")
     if origin is not None and origin not in ("spinal", "cerebral"):
         c.error("patient.spasticity_origin", 'must be "spinal" or "cerebral", not %s' % describe(origin))
@@ -303,6 +316,8 @@ def dose_range(p):
         low, high, why = DOSE_RANGE_SPINAL[0], DOSE_RANGE_SPINAL[1], "spinal origin"
     elif p.spasticity_origin == "cerebral":
         low, high, why = DOSE_RANGE_CEREBRAL[0], DOSE_RANGE_CEREBRAL[1], "cerebral origin"
+    elif p.schema == 1:  # schema 1 had no origin: its files keep their range (a warning flags the rest)
+        low, high, why = DOSE_RANGE_SPINAL[0], DOSE_RANGE_SPINAL[1], "schema 1, no spasticity origin given"
     else:  # the stricter of the two
         low, high = max(DOSE_RANGE_SPINAL[0], DOSE_RANGE_CEREBRAL[0]), min(DOSE_RANGE_SPINAL[1], DOSE_RANGE_CEREBRAL[1])
         why = "no spasticity origin given: the stricter limits"
@@ -323,6 +338,11 @@ def _check_plausible(c, p):
         c.error("therapy", "average daily dose %s mcg/day is outside the observed %d-%d mcg/day range (%s) "
                 "(a mcg/hour vs mcg/day mix-up?); if it is really intended, confirm with --confirm %s"
                 % (average, low, high, why, CONFIRM_DOSE_RANGE))
+    elif p.schema == 1 and p.spasticity_origin is None and not (
+            DOSE_RANGE_CEREBRAL[0] * 1000 * den <= total <= DOSE_RANGE_CEREBRAL[1] * 1000 * den):
+        c.warnings.append("therapy: average daily dose %s mcg/day is outside %d-%d mcg/day, the range observed for "
+                          "cerebral origin: give patient.spasticity_origin (schema 2 refuses it without)"
+                          % (average, DOSE_RANGE_CEREBRAL[0], DOSE_RANGE_CEREBRAL[1]))
     elif total > DOSE_HIGH_MCG * 1000 * den:
         c.warnings.append("therapy: average daily dose %s mcg/day is above 1000 mcg/day, where "
                           "experience is limited" % average)

@@ -4,7 +4,7 @@ Owns checking and converting the program (the same flex steps every day, or
 one list per weekday with "same_as"), the daily boluses, periodic boluses
 (every N hours from a first instant), dated one-off events (bolus, stop,
 resume, minimum rate) and the patient bolus (per-day limit and lockout).
-Loaded by settings.check for this section only and dropped after it (RAM).
+Loaded for this section only (settings.check, plan.make_plan) and dropped after it (RAM).
 """
 
 from pumpwatch.checker import describe

@@ -19,10 +19,10 @@ from pumpwatch import VERSION, records, release_reserve, sounds, unload
 from pumpwatch.alarm_policy import AlarmPolicy
 from pumpwatch.conditions import NO_SETTINGS, SETTINGS_CORRUPT, SETTINGS_REJECTED, STORAGE_CORRUPT, TIME_UNKNOWN
 
-BOOT_ONLY_MODULES = ("pumpwatch.settings", "pumpwatch.settings_therapy", "pumpwatch.checker", "pumpwatch.prescription",
-                     "pumpwatch.forecast", "pumpwatch.therapy", "pumpwatch.clinical", "pumpwatch.schedule",
-                     "pumpwatch.timecalc", "pumpwatch.plan", "pumpwatch.readback", "pumpwatch.bootguard",
-                     "pumpwatch.startup")
+PLAN_MODULES = ("pumpwatch.settings", "pumpwatch.settings_therapy", "pumpwatch.checker", "pumpwatch.prescription",
+                "pumpwatch.forecast", "pumpwatch.therapy", "pumpwatch.clinical", "pumpwatch.schedule",
+                "pumpwatch.timecalc", "pumpwatch.plan")  # needed to make a plan, not to keep it
+BOOT_ONLY_MODULES = PLAN_MODULES + ("pumpwatch.readback", "pumpwatch.bootguard", "pumpwatch.startup")
 WATCHDOG_MS = 8000
 _LEGACY_LOG = ("events.log.3", "events.log.2", "events.log.1", "events.log")  # oldest first
 
@@ -52,6 +52,8 @@ def boot(unit):
 
 def load_settings(unit, now):
     release_reserve()  # one free stretch of RAM for the checker (pumpwatch/__init__.py)
+    if apply_staged(unit, now):  # before the stored record is read: RAM for the new check
+        return
     from pumpwatch import readback  # boot only: a sync's apply() does without it (RAM)
     stored = None
     try:
@@ -87,7 +89,7 @@ def use(unit, text, now):
     from pumpwatch.plan import make_plan
 
     try:
-        plan, errors = make_plan(json.loads(text), now)
+        plan, errors = make_plan(json.loads(text), now, consume=True)
     except ValueError:
         plan, errors = None, ["settings: not valid JSON"]
     except Exception as exc:  # noqa: BLE001 - settings must never crash-loop the unit
@@ -108,6 +110,7 @@ def apply(unit, text, now, placed=False):
     errors = use(unit, text, now)
     if errors:
         return errors
+    unload(PLAN_MODULES)  # the plan is made: their RAM is the record's to write
     crc = unit.settings_crc
     inbox = _read_text(unit.inbox_path)
     record = {"text": text, "crc": crc}
@@ -133,16 +136,36 @@ def apply(unit, text, now, placed=False):
     return []
 
 
-def apply_staged(unit, text):
-    """A sync's settings (writes.settings_put): apply, and keep the outcome for the
-    host's settings_result.  The old settings stay in force on any error."""
-    crc = records.crc_of(text)
+def apply_staged(unit, now):
+    """Settings a sync left before restarting (writes.settings_put): apply them on this
+    fresh heap and keep the outcome for the host's settings_result.  True when they are
+    in force; on any error the old settings stay (the caller loads them).  Pieces of a
+    sync that never finished (no staged record) are removed.  A power cut after the
+    settings were stored but before the staged copy was removed applies them again."""
+    from pumpwatch import readback
     try:
-        errors = apply(unit, text, unit.now_s())
-    except Exception as exc:  # noqa: BLE001 - storing failed (flash, memory): report, never crash
-        errors = ["settings: could not be stored (%s)" % type(exc).__name__]
+        staged = readback.read_record(unit.staged_path)
+    except readback.CorruptRecord:  # torn by a power cut while it was written: the sync failed
+        staged = None
+    if staged is None:
+        records.remove(unit.staged_path)
+        records.remove(unit.staged_text_path)
+        return False
+    crc = staged.get("crc")
+    text = _read_text(unit.staged_text_path)
+    if text is None or records.crc_of(text) != crc:
+        errors = ["settings: the copy the sync left is damaged: sync again"]
+    else:
+        try:
+            errors = apply(unit, text, now)
+        except Exception as exc:  # noqa: BLE001 - storing failed (flash, memory): report, never crash
+            errors = ["settings: could not be stored (%s)" % type(exc).__name__]
+    del text
+    records.remove(unit.staged_path)
+    records.remove(unit.staged_text_path)
     unit.last_put = {"crc": crc, "errors": errors[:8],
                      "refill_due_at": None if errors else unit.plan.refill_due_at}
+    return not errors
 
 
 def load_state(unit, now):

@@ -40,6 +40,8 @@ class Unit:
         self.inbox_path = root + INBOX
         self.settings_path = self.data_dir + "/settings.rec"
         self.state_path = self.data_dir + "/state.rec"
+        self.staged_path = self.data_dir + "/staged.rec"  # a sync's settings are complete: apply at the next boot
+        self.staged_text_path = self.data_dir + "/staged.txt"  # their text, written in pieces
         self.log = records.EventLog(self.data_dir, "events", 32768, 4)  # evidence
         self.noise = records.EventLog(self.data_dir, "noise", 4096, 2)  # what strangers can cause
         self.booted = False
@@ -60,8 +62,7 @@ class Unit:
         self.buzzer_hz = -1
         self.led_on = None
         self.service = None
-        self.staged_settings = None  # text of a settings_put, checked at the end of its step
-        self.last_put = None  # its outcome (startup.apply_staged), until the next one
+        self.last_put = None  # outcome of the settings a sync left for this boot (startup.apply_staged)
         self.serial_due = False  # frames queued, or port bytes not yet read: handle them next step
         self.healthy_at = None  # uptime ms after which the boot guard's count is cleared
         self.maintenance_ms = None  # set by a maintenance request: leave the loop after this step
@@ -85,9 +86,6 @@ class Unit:
         more = False
         if events & EVENT_SERIAL or self.serial_due:
             more = self._serial()
-        if self.staged_settings is not None:
-            self._apply_staged()
-            more = False  # frames queued behind the settings went with the service
         self.serial_due = more
         self._check_battery()
         wake_in = self._evaluate()
@@ -290,19 +288,6 @@ class Unit:
         skipped = self.service.pending()
         more = self.service.feed(b"" if skipped else self.hal.serial_read())
         return more or skipped
-
-    def _apply_staged(self):
-        """Check and apply a sync's settings with the sync machinery out of RAM: on a
-        128 KB heap the checker does not fit beside it.  The host asks settings_result."""
-        text, self.staged_settings = self.staged_settings, None
-        if self.service is not None:
-            self.service.close()
-            self.service = None
-        from pumpwatch import startup, unload
-        try:
-            startup.apply_staged(self, text)
-        finally:
-            unload(startup.BOOT_ONLY_MODULES)
 
     # ------------------------------------------------------------------ logs
     def log_event(self, entry):

@@ -17,18 +17,50 @@ except ImportError:  # CPython
         return x
 
 MAINTENANCE_MS = const(5 * 60 * 1000)
+MAX_SETTINGS_CHARS = const(16384)
 
 
 def settings_put(service, args):
-    """Take new settings for checking once this step's reply is out (unit.py), with the
-    sync machinery out of RAM: the checker needs the room.  `settings_result` says how
-    it went."""
+    """New settings, in pieces of at most a few KB (so no frame, and no copy of the whole
+    text, needs a long free stretch of RAM): each piece is appended to a staged file;
+    after the last one (its CRC checked) the unit restarts and checks them on a fresh
+    heap, as at power-on.  The host asks settings_result once the unit answers again.
+    args: text (this piece), offset (characters before it), total (characters in all),
+    crc (of the whole text); a single piece may leave out offset, total and crc."""
     text = args.get("text")
     if not isinstance(text, str):
-        raise ValueError("text: the settings file's JSON text")
+        raise ValueError("text: a piece of the settings file's JSON text")
+    offset, total, crc = args.get("offset", 0), args.get("total", len(text)), args.get("crc")
+    if not whole(offset) or not whole(total) or not 0 < total <= MAX_SETTINGS_CHARS:
+        raise ValueError("offset, total: characters before this piece, and in all (at most %d)"
+                         % MAX_SETTINGS_CHARS)
     from pumpwatch import records
-    service.unit.staged_settings = text
-    return {"crc": records.crc_of(text), "staged": True}
+    unit = service.unit
+    upload = service.upload
+    if offset == 0:
+        records.remove(unit.staged_text_path)
+        upload = service.upload = [0, 0, total]  # [characters so far, running CRC, total]
+    elif upload is None or upload[0] != offset or upload[2] != total:
+        service.upload = None
+        raise ValueError("offset: the pieces must come in order, from offset 0 (start again)")
+    if offset + len(text) > total:
+        service.upload = None
+        raise ValueError("text: more than total characters")
+    piece = text.encode()
+    with open(unit.staged_text_path, "ab") as f:
+        f.write(piece)
+    upload[0] += len(text)
+    upload[1] = records.crc_continue(piece, upload[1])
+    if upload[0] < total:
+        return {"received": upload[0], "total": total}
+    service.upload = None
+    whole_crc = records.crc_text_of(upload[1])
+    if crc is not None and crc != whole_crc:
+        records.remove(unit.staged_text_path)
+        raise ValueError("crc: the settings arrived damaged (CRC %s, not %s): sync again" % (whole_crc, crc))
+    records.write_record(unit.staged_path, {"crc": whole_crc, "chars": total})
+    unit.reset_requested = "settings"
+    return {"crc": whole_crc, "staged": True, "restart": True}
 
 
 def time_set(service, args):

@@ -64,11 +64,10 @@ def cmd_emulate(args) -> int:
                       heap_kb=args.heap) as emu:
             print(f"PumpWatch emulated unit ({args.backend}) running; serial port: {emu.port}", flush=True)
             print(f"state (flash, clock): {emu.state_dir}; Ctrl-C stops it", flush=True)
-            try:
-                while True:
-                    time.sleep(3600)
-            except KeyboardInterrupt:
-                print("\nstopping the emulated unit", flush=True)
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:  # at any moment, even before the first sleep: a normal stop
+        print("\nstopping the emulated unit", flush=True)
     except EmulatorError as exc:
         print(f"pumpsync: {exc}", file=sys.stderr)
         return EXIT_FAILED

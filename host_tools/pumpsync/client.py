@@ -13,15 +13,18 @@ made printable (`printable`) before it reaches a terminal.  Errors are
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import time
 
 import serial
 
-from pumpwatch import protocol
+from pumpwatch import protocol, records
 
 DEFAULT_TIMEOUT_S = 5.0
+RESTART_S = 20.0  # a unit restarting to check new settings answers again within this
+SETTINGS_PIECE_JSON = 1536  # a piece of settings text, escaped as JSON, stays well under protocol.MAX_FRAME
 _UNIT_ID = re.compile(r"[0-9a-f]{12}")
 _NOT_PRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -59,6 +62,19 @@ def open_serial(port: str, timeout: float = DEFAULT_TIMEOUT_S) -> serial.Serial:
                             "port_busy") from None
         raise UnitError(f"cannot open {port}: no unit there? ({exc})", "no_unit") from None
     return link
+
+
+def _pieces(text: str):
+    """(offset, piece) of `text` cut so that each piece, escaped inside a frame, is at most
+    SETTINGS_PIECE_JSON characters (quotes and non-ASCII letters escape to more)."""
+    start, size = 0, 0
+    for i, char in enumerate(text):
+        cost = len(json.dumps(char)) - 2
+        if size + cost > SETTINGS_PIECE_JSON:
+            yield start, text[start:i]
+            start, size = i, 0
+        size += cost
+    yield start, text[start:]
 
 
 class UnitClient:
@@ -110,30 +126,48 @@ class UnitClient:
         return self._exchange(body, self.key, timeout, nonce)
 
     def put_settings(self, text: str, timeout: float | None = None) -> dict:
-        """Send new settings; the unit checks them after answering, with its sync code out
-        of RAM, so the outcome is asked for: `crc`, `refill_due_at`.  A refusal raises
-        UnitError(invalid_settings) with the unit's reasons as fields."""
-        staged = self.write("settings_put", {"text": text}, timeout)
-        deadline = time.monotonic() + (timeout or self.timeout)
+        """Send new settings.  The unit keeps them, restarts and checks them on a fresh
+        heap (as at power-on), so this waits for it to answer again (reopening the port:
+        a board's USB serial goes away during the restart) and asks for the outcome:
+        `crc`, `refill_due_at`.  A refusal raises UnitError(invalid_settings) with the
+        unit's reasons as fields."""
+        crc = records.crc_of(text)
+        staged: dict = {}
+        for offset, piece in _pieces(text):
+            staged = self.write("settings_put", {"text": piece, "offset": offset, "total": len(text), "crc": crc},
+                                timeout)
+        deadline = time.monotonic() + (timeout or self.timeout) + RESTART_S
         while True:
             try:
-                outcome = self.call("settings_result", verified=True, timeout=timeout)
-            except UnitError as exc:
-                if exc.code != "timeout":
-                    raise
-                raise UnitError("the unit stopped answering while it checked the settings (did it restart?)",
-                                "timeout") from None
-            if outcome.get("crc") == staged.get("crc"):
+                outcome = self.call("settings_result", verified=True, timeout=0.5)
                 break
+            except UnitError as exc:
+                if exc.code not in ("timeout", "no_unit"):
+                    raise
+            except (serial.SerialException, OSError):
+                self._reopen()
             if time.monotonic() > deadline:
-                raise UnitError("the unit did not report the outcome of the settings check (did it restart?): "
-                                "run pumpsync status, then sync again", "timeout")
-            time.sleep(0.05)
+                raise UnitError("the unit did not come back after restarting to check the settings", "timeout")
+            time.sleep(0.2)
+        if outcome.get("crc") != staged.get("crc"):
+            raise UnitError("the unit restarted without checking the settings (a power cut?)", "timeout")
         errors = outcome.get("errors")
         if errors:
             raise UnitError("settings refused", protocol.INVALID_SETTINGS,
                             [printable(str(e)) for e in errors] if isinstance(errors, list) else None)
         return outcome
+
+    def _reopen(self):
+        """The port went away (a board restarting): open it again once it is back."""
+        try:
+            self.link.close()
+        except (serial.SerialException, OSError):
+            pass
+        try:
+            self.link = open_serial(self.port, self.timeout)
+            self._pending = b""
+        except UnitError:
+            time.sleep(0.3)
 
     def _exchange(self, body: dict, key: bytes | None, timeout: float | None, expect: str | None) -> dict:
         self.next_id += 1

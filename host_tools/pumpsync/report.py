@@ -70,15 +70,15 @@ def forecast_text(forecast: Forecast, warnings: list[str], zone: str | None = No
     if p.concentration_milli % 1000 or p.concentration_milli // 1000 not in (50, 500, 2000):
         lines.append("  " + red(f"DILUTION            {p.concentration_milli / 1000:g} mcg/mL "
                                 "(not a commercial strength: confirmed in the file)"))
-    lines += [
-        "",
-        f"  {'':20}{'nominal':<44}conservative (+{p.tolerance_centipct / 100:g} % flow)",
-        f"  {'remaining now':20}{ml(forecast.volume_ul_nominal):<44}{ml(forecast.volume_ul)}",
-        f"  {'low reservoir':20}{at(forecast.low_reservoir_at_nominal):<44}{at(forecast.low_reservoir_at)}",
-        f"  {'empty':20}{at(forecast.empty_at_nominal):<44}{at(forecast.empty_at)}",
-    ]
+    rows = [("", "nominal", f"conservative (+{p.tolerance_centipct / 100:g} % flow)"),
+            ("remaining now", ml(forecast.volume_ul_nominal), ml(forecast.volume_ul)),
+            ("low reservoir", at(forecast.low_reservoir_at_nominal), at(forecast.low_reservoir_at)),
+            ("empty", at(forecast.empty_at_nominal), at(forecast.empty_at))]
     if forecast.warning_at is not None and p.warning_ul is not None:
-        lines.append(f"  {'warning volume':20}{ml(p.warning_ul):<44}{at(forecast.warning_at)}")
+        rows.append((f"warning at {ml(p.warning_ul)}", "", at(forecast.warning_at)))
+    width = max(len(nominal) for _, nominal, _ in rows) + 3  # long zone names must not run into the next column
+    lines.append("")
+    lines.extend(f"  {label:20}{nominal:<{width}}{conservative}" for label, nominal, conservative in rows)
     lines += [
         f"  {'drug stability':20}{at(forecast.stability_limit_at)}",
         "",

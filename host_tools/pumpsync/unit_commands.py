@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from pumpwatch import protocol, readback, timecalc
+from pumpwatch import protocol, readback, records, timecalc
 from pumpwatch import settings as core_settings
 from pumpwatch.forecast import Forecast
 from pumpwatch.settings import check as check_settings
@@ -299,7 +299,14 @@ def sync_unit(session: Session, args, loaded, text: str, clock) -> int:
     """Compare, confirm, write, verify, set the clock (from `clock()`), report."""
     jump_ok = check_clock_jump(session, int(clock()), args.confirm, kind="sync")
     confirmed = tuple(args.confirm or ()) + tuple(loaded.prescription.confirmed)
-    if loaded.prescription.programmer is None and core_settings.CONFIRM_NO_PRINTOUT not in confirmed:
+    printed = loaded.prescription.programmer or {}
+    if "low_reservoir_alarm_at" not in printed and core_settings.CONFIRM_NO_PRINTOUT not in confirmed:
+        if printed:
+            session.history.record("sync", session.unit_id, "refused", None, text, reason="printout without alarm date")
+            raise CommandFailed("the \"programmer\" block has no low_reservoir_alarm_at: without the printed alarm "
+                                "date a concentration or volume typo goes unnoticed (the daily dose is the same); "
+                                "copy it from the printout, or sync with --confirm no-printout (it is logged)",
+                                bad_input=True)
         session.history.record("sync", session.unit_id, "refused", None, text, reason="no programmer printout")
         raise CommandFailed("the file has no \"programmer\" block: copy the low-reservoir alarm date and the "
                             "daily dose from the clinician programmer's printout into it (the cross-check that "
@@ -349,18 +356,22 @@ def sync_unit(session: Session, args, loaded, text: str, clock) -> int:
         raise CommandFailed(f"the unit stopped answering while it checked the new settings ({exc}): they may or "
                             "may not be in force; run pumpsync status, then sync again") from None
     try:
-        readback_text = session.client.call("settings_get", verified=True)["text"]
+        # the unit restarted to apply the settings: a board without a battery-backed clock lost it
+        session.client.write("time_set", {"epoch": int(clock()), "jump_ok": jump_ok})
+        # read back: the CRC of the text the unit runs, and its stored record checked on flash
+        readback_state = session.client.call("settings_get", {"text": False}, verified=True)
         status = session.client.call("status", {"forecast": False}, verified=True)
     except UnitError as exc:
         session.history.record("sync", session.unit_id, "unverified", before_text, text, reason=str(exc))
         raise CommandFailed(f"the unit took the new settings, but reading them back failed ({exc}): run pumpsync "
                             "status to check them") from None
-    if readback_text != text:
+    if readback_state.get("crc") != records.crc_of(text) or readback_state.get("intact") is not True:
         session.history.record("sync", session.unit_id, "failed", before_text, text, reason="read-back differs")
         raise CommandFailed("the settings read back from the unit differ from what was sent: sync again")
     due = _iso(status["refill_due_at"])
     session.history.record("sync", session.unit_id, "ok", before_text, text, refill_due_at=due,
-                           confirmed=list(args.confirm or ()), reconciliation=reconciliation)
+                           confirmed=sorted(set(args.confirm or ()) | set(loaded.prescription.confirmed)),
+                           reconciliation=reconciliation)
     print(f"Written and verified; clock set. New refill due: {due} "
           f"({forecast.refill_due_reason.replace('_', ' ')}); clinical due date "
           f"{report.when(forecast, forecast.clinical_due_at, settings_file.zone_name(loaded))}")

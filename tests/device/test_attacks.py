@@ -15,6 +15,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -299,6 +300,7 @@ def test_a_day_of_refused_writes_cannot_rotate_the_evidence_away(tmp_path):
             for minute in range(25 * 60):
                 forger.send_raw(protocol.encode({"v": 1, "id": minute, "m": "log_clear", "a": {},
                                                  "nonce": "00" * 16, "kid": "test bench"}, bytes(32)))
+                assert forger._read_line(time.monotonic() + 10) is not None  # refused: then the next minute
                 emu.advance(60)
         kinds = [e["e"] for e in _evidence(emu)]
         assert kinds[:1] == ["boot"] and "paired" in kinds and "settings" in kinds

@@ -74,10 +74,10 @@ BAD_INPUT = [
     ("bad offset", ("clock", "utc_offset_min"), 1000, "clock.utc_offset_min: must be between -720 and 840"),
     ("unknown time zone", ("clock",), {"tz": "Mars/Olympus"}, 'clock.tz: "Mars/Olympus" is not a known IANA'),
     ("dose far too high (mcg/hour typed as mcg/day)", ("therapy", "steps", 0, "mcg_per_day"), 9600,
-     "therapy: average daily dose 8610 mcg/day is outside the observed 22-1400 mcg/day range (no spasticity "
-     "origin given: the stricter limits)"),
+     "therapy: average daily dose 8610 mcg/day is outside the observed 12-2003 mcg/day range (schema 1, no "
+     "spasticity origin given)"),
     ("dose far too low", ("therapy",), {"steps": [{"start": "00:00", "mcg_per_day": 8}]},
-     "therapy: average daily dose 8 mcg/day is outside the observed 22-1400 mcg/day range"),
+     "therapy: average daily dose 8 mcg/day is outside the observed 12-2003 mcg/day range"),
     ("appointment before refill", ("refill", "next_appointment"), "2026-11-01T10:00:00Z",
      "refill.next_appointment: must be after refill.at"),
     ("not an object", ("pump",), [1, 2], "pump: must be an object, not a list"),
@@ -162,3 +162,34 @@ def test_unusual_but_plausible_values_warn(tmp_path, capsys, field, value, warni
     assert main(["forecast", str(settings), "--at", AS_OF, "--json"]) == 0
     warnings = json.loads(capsys.readouterr().out)["warnings"]
     assert any(w.startswith(warning) for w in warnings), warnings
+
+
+@pytest.mark.parametrize("origin,age,dose,expected", [
+    (None, None, 1500, "outside the observed 22-1400 mcg/day range (no spasticity origin given: the stricter limits)"),
+    ("spinal", None, 1500, None),
+    ("cerebral", None, 1500, "outside the observed 22-1400 mcg/day range (cerebral origin)"),
+    ("spinal", 8, 1300, "outside the observed 24-1199 mcg/day range (spinal origin, under 12)"),
+    (None, None, 15, "outside the observed 22-1400 mcg/day range"),
+])
+def test_schema_2_dose_ranges_follow_origin_and_age(tmp_path, capsys, origin, age, dose, expected):
+    doc = copy.deepcopy(GOOD)
+    doc["schema"] = 2
+    doc["therapy"] = {"steps": [{"start": "00:00", "mcg_per_day": dose}]}
+    doc["confirmed"] = ["no-printout"]
+    doc["patient"] = {k: v for k, v in (("spasticity_origin", origin), ("age_years", age)) if v is not None}
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps(doc))
+    code = main(["forecast", str(settings), "--at", AS_OF])
+    err = capsys.readouterr().err
+    assert (code == 0) == (expected is None), err
+    if expected:
+        assert expected in err
+
+
+def test_a_schema_1_file_outside_the_stricter_range_stays_valid_with_a_warning(tmp_path, capsys):
+    doc = copy.deepcopy(GOOD)
+    doc["therapy"] = {"steps": [{"start": "00:00", "mcg_per_day": 1500}]}
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps(doc))
+    assert main(["forecast", str(settings), "--at", AS_OF]) == 0
+    assert "give patient.spasticity_origin" in capsys.readouterr().out

@@ -70,19 +70,20 @@ def test_a_flood_of_frames_is_handled_a_few_per_step_with_the_watchdog_fed_for_e
 
 
 def test_a_reply_too_big_for_memory_becomes_an_error_reply(tmp_path, monkeypatch):
-    from pumpwatch import replywriter
+    from pumpwatch import jsonpieces
     hal, unit = _unit(tmp_path, _empty_soon())
     real_dump = json.dump
     passes = []
 
     def dump(message, sink):
-        passes.append(message)
-        if message.get("ok") and len(passes) == 2:  # out of memory halfway through sending it
+        if message.get("id") == 5 and message.get("ok"):
+            passes.append(message)
+        if message.get("id") == 5 and message.get("ok") and len(passes) == 2:  # out of memory halfway through sending it
             sink.write(json.dumps(message)[:300])
             raise MemoryError("memory allocation failed")
         return real_dump(message, sink)
 
-    monkeypatch.setattr(replywriter.json, "dump", dump)
+    monkeypatch.setattr(jsonpieces.json, "dump", dump)
     hal.send(unit, protocol.encode({"v": 1, "id": 5, "m": "status", "a": {}}))
     torn, last = bytes(hal.sent).strip().split(b"\n")[-2:]
     with pytest.raises(protocol.FrameError):
@@ -137,7 +138,7 @@ def test_settings_whose_check_raises_are_rejected_and_the_old_ones_stay(tmp_path
     hal, unit = _unit(tmp_path, _empty_soon())
     crc = unit.settings_crc
 
-    def explode(doc, now=None):
+    def explode(doc, now=None, consume=False):
         raise OverflowError("int too large")
 
     from pumpwatch import plan
