@@ -279,14 +279,21 @@ class Unit:
     # ------------------------------------------------------------------ serial (sync protocol)
     def _serial(self):
         """Handle a bounded number of frames; True when more are queued."""
-        if self.service is None:
-            from pumpwatch.service import Service
-            self.service = Service(self)
-        # Read more only once the queued frames are handled: the port's own buffer holds the
-        # rest.  Bytes skipped this way are read at the next step, not at the next serial event:
-        # an emulated port signals new bytes once, a board's poll keeps saying so.
-        skipped = self.service.pending()
-        more = self.service.feed(b"" if skipped else self.hal.serial_read())
+        try:
+            if self.service is None:
+                from pumpwatch.service import Service
+                self.service = Service(self)
+            # Read more only once the queued frames are handled: the port's own buffer holds the
+            # rest.  Bytes skipped this way are read at the next step, not at the next serial
+            # event: an emulated port signals new bytes once, a board's poll keeps saying so.
+            skipped = self.service.pending()
+            data = b"" if skipped else self.hal.serial_read()
+        except MemoryError:
+            # A flood met a heap in pieces: drop the sync service and what it held, keep
+            # monitoring.  A crash here, three times, would put the unit in safe mode.
+            self.service = None
+            return True  # try the port again at the next step
+        more = self.service.feed(data)
         return more or skipped
 
     # ------------------------------------------------------------------ logs

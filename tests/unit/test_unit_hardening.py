@@ -228,3 +228,23 @@ def test_bytes_left_in_the_port_while_frames_were_queued_are_read_without_a_new_
             break
         wait = unit.step(EVENT_TIMEOUT)
     assert hal.sent.count(b"\n") == 40 and not hal.inbox
+
+
+def test_running_out_of_memory_reading_the_port_drops_the_sync_service_not_the_unit(tmp_path, monkeypatch):
+    hal, unit = _unit(tmp_path, _empty_soon())
+    hal.send(unit, protocol.encode({"v": 1, "id": 1, "m": "hello", "a": {}}))
+    assert unit.service is not None
+    real_read = hal.serial_read
+
+    def no_memory():
+        raise MemoryError("memory allocation failed, allocating 3088 bytes")
+
+    monkeypatch.setattr(hal, "serial_read", no_memory)
+    hal.send(unit, b"x" * 100)  # a step that would have crashed (three of them: safe mode)
+    assert unit.service is None and unit.serial_due  # tried again at the next step
+    monkeypatch.setattr(hal, "serial_read", real_read)
+    sent = len(hal.sent)
+    hal.send(unit, b"\n" + protocol.encode({"v": 1, "id": 2, "m": "hello", "a": {}}))
+    reply = protocol.decode(bytes(hal.sent[sent:]).strip().split(b"\n")[-1], None)[0]
+    assert reply["id"] == 2 and reply["ok"]
+    assert EMPTY in [cid for cid, _ in unit.sounding]  # the alarm never stopped

@@ -391,7 +391,10 @@ class Emulator:
         if not chunk:
             return
         was_sleeping = self._state == "sleeping"
-        self._runner.send({"ev": "serial", "now": self._now_ms(), "data": chunk.decode("latin1")})
+        if self._backend.serial_as_hex:
+            self._runner.send({"ev": "serial", "now": self._now_ms(), "hex": chunk.hex()})
+        else:
+            self._runner.send({"ev": "serial", "now": self._now_ms(), "data": chunk.decode("latin1")})
         if was_sleeping:
             self._state = "busy"
 

@@ -29,7 +29,7 @@ from pumpsync.micropython import FIRMWARE_DIR, node_executable
 GUEST = Path(__file__).with_name("guest")
 WASM_RUNNER = Path(__file__).with_name("runner.mjs")
 UNIX_RUNNER = GUEST / "unix" / "runner.py"
-UNIX_SERIAL_WINDOW = 1024  # guest/unix/hostlink.py RX_WINDOW
+UNIX_SERIAL_WINDOW = 512  # guest/unix/hostlink.py RX_WINDOW
 _ARG_WIDTH = 24  # every value on the unix runner's command line is padded to this
 
 
@@ -55,6 +55,7 @@ class Boot:
 class WasmBackend:
     name = "wasm"
     serial_window: int | None = None  # the runner takes port input as it comes
+    serial_as_hex = False
 
     def __init__(self, state_dir: Path, compiled: bool = False):
         self.flash_dir = state_dir / "flash"
@@ -86,6 +87,7 @@ class WasmBackend:
 class UnixBackend:
     name = "unix"
     serial_window: int | None = UNIX_SERIAL_WINDOW
+    serial_as_hex = True  # a hex string costs the guest's heap 2x the bytes; JSON escapes up to 6x
 
     def __init__(self, state_dir: Path, heap_kb: int = 128, compiled: bool = True):
         if heap_kb < 8:

@@ -21,7 +21,7 @@ import json
 import os
 import sys
 
-RX_WINDOW = 1024  # also the host's UnixBackend.serial_window
+RX_WINDOW = 512  # also the host's UnixBackend.serial_window
 
 _out = sys.stdout.buffer
 _in = sys.stdin.buffer
@@ -94,7 +94,9 @@ def read_event():
     if "now" in ev:
         now_ms = int(ev["now"])
     if kind == "serial":
-        rx.extend(_latin1(ev.get("data", "")))
+        # hex, not JSON-escaped text: random bytes escape to 6 characters each, and this heap
+        # is the firmware's (a board's UART/USB buffer is C, outside it)
+        rx.extend(binascii.unhexlify(ev["hex"]) if "hex" in ev else _latin1(ev.get("data", "")))
     elif kind == "battery":
         battery_mv = ev["mv"]
     elif kind == "cut":
