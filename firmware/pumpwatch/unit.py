@@ -29,6 +29,7 @@ HEARTBEAT_MS = const(12 * 3600 * 1000)  # battery check on quiet days; also keep
 BATTERY_LOW_MV = const(3450)
 BATTERY_OK_MV = const(3550)
 
+SERIAL_RETRY_MS = const(250)  # after running out of memory reading the port
 INBOX = "settings.json"  # a settings file placed on the flash (e.g. with mpremote)
 
 
@@ -64,6 +65,7 @@ class Unit:
         self.service = None
         self.last_put = None  # outcome of the settings a sync left for this boot (startup.apply_staged)
         self.serial_due = False  # frames queued, or port bytes not yet read: handle them next step
+        self.serial_retry = False  # the port could not be read for lack of memory: try again soon
         self.healthy_at = None  # uptime ms after which the boot guard's count is cleared
         self.maintenance_ms = None  # set by a maintenance request: leave the loop after this step
         self.reset_requested = None  # why the unit must reset after this step
@@ -89,6 +91,10 @@ class Unit:
         self.serial_due = more
         self._check_battery()
         wake_in = self._evaluate()
+        if self.serial_retry:
+            self.serial_retry = False
+            self.serial_due = True
+            wake_in = _sooner(wake_in, SERIAL_RETRY_MS)
         if self.reset_requested is not None:
             self._output(0, False)
             from pumpwatch import bootguard
@@ -292,7 +298,8 @@ class Unit:
             # A flood met a heap in pieces: drop the sync service and what it held, keep
             # monitoring.  A crash here, three times, would put the unit in safe mode.
             self.service = None
-            return True  # try the port again at the next step
+            self.serial_retry = True  # read the port again a little later, not in a busy loop
+            return False
         more = self.service.feed(data)
         return more or skipped
 
