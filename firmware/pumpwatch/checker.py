@@ -96,23 +96,21 @@ class Checker:
         return value
 
     def instant(self, doc, path, name):
-        value = doc.get(name)
-        if value is None:
-            return None
-        epoch = timecalc.parse_iso(value)
-        if epoch is None:
-            self.error(join(path, name), "%s is not an ISO 8601 time with Z or an offset "
-                       "(e.g. 2026-11-20T10:30:00Z)" % describe(value))
-        return epoch
+        return self._parsed(doc, path, name, timecalc.parse_iso, "%s is not an ISO 8601 time with Z or an "
+                            "offset (e.g. 2026-11-20T10:30:00Z)")
 
     def time_of_day(self, doc, path, name):
+        return self._parsed(doc, path, name, timecalc.parse_hhmm, "%s is not HH:MM")
+
+    def _parsed(self, doc, path, name, parse, message):
+        """parse(value) of a field (None when absent or not parseable, with an error then)."""
         value = doc.get(name)
         if value is None:
             return None
-        seconds = timecalc.parse_hhmm(value)
-        if seconds is None:
-            self.error(join(path, name), "%s is not HH:MM" % describe(value))
-        return seconds
+        parsed = parse(value)
+        if parsed is None:
+            self.error(join(path, name), message % describe(value))
+        return parsed
 
     def array(self, doc, path, name, most):
         value = doc.get(name)

@@ -17,6 +17,7 @@ Owns, for host and unit alike (one function decides what both show):
 """
 
 from pumpwatch import timecalc
+from pumpwatch.prescription import CONFIRM_PROGRAMMER_MISMATCH
 
 try:
     from micropython import const  # type: ignore  # the stand-in below differs in signature only
@@ -28,7 +29,6 @@ _DAY = const(86400)
 HIGH_RISK_EXTRA_REMINDER_DAYS = (21, 28)
 ALARM_DATE_TOLERANCE_S = const(12 * 3600)
 DOSE_TOLERANCE_CENTIPCT = const(100)  # 1 %
-CONFIRM_PROGRAMMER_MISMATCH = "programmer-mismatch"  # as settings.CONFIRMATIONS
 
 
 def clinical_due(forecast):
@@ -108,12 +108,12 @@ def programmer_check(forecast):
     p = forecast.prescription
     printed = p.programmer or {}
     num, den = forecast.program_ng_per_day
-    ours = {"low_reservoir_alarm_at": _iso(forecast.low_reservoir_at_nominal),
+    ours = {"low_reservoir_alarm_at": timecalc.format_iso_or_none(forecast.low_reservoir_at_nominal),
             "daily_dose_mcg": (num // den) / 1000, "reservoir_volume_ml": p.refill_volume_ul / 1000}
     shown, diff, ok = {}, {}, None
     at = printed.get("low_reservoir_alarm_at")
     if at is not None:
-        shown["low_reservoir_alarm_at"] = _iso(at)
+        shown["low_reservoir_alarm_at"] = timecalc.format_iso(at)
         ours_at = forecast.low_reservoir_at_nominal
         hours = None if ours_at is None else round((ours_at - at) / 3600, 1)
         diff["low_reservoir_alarm_at_h"] = hours
@@ -158,10 +158,6 @@ def programmer_errors(forecast):
                      "concentration and the weekday program against the printout; if PumpWatch is "
                      "wrong, sync with --confirm %s (it is logged)" % CONFIRM_PROGRAMMER_MISMATCH)
     return found
-
-
-def _iso(epoch):
-    return None if epoch is None else timecalc.format_iso(epoch)
 
 
 def _num(value):

@@ -23,10 +23,6 @@ REASON_LOW_RESERVOIR = "low_reservoir"
 REASON_DRUG_STABILITY = "drug_stability"
 
 
-def _iso(epoch):
-    return None if epoch is None else timecalc.format_iso(epoch)
-
-
 class Forecast:
     """Forecast figures as exact integers (epoch seconds, microlitres)."""
 
@@ -97,7 +93,7 @@ class Forecast:
 
     def as_dict(self, warnings=()):
         """The forecast JSON contract (times ISO UTC, volumes mL)."""
-        iso = _iso
+        iso = timecalc.format_iso_or_none
         num, den = self.average_ng_per_day
         program_num, program_den = self.program_ng_per_day
         return {

@@ -8,6 +8,11 @@ concentration mcg/mL * 1000, percentages in hundredths, times in seconds.
 """
 
 DEFAULT_REMINDER_DAYS = (14, 7, 3, 1)
+# checks a clinician may override (settings "confirmed", pumpsync --confirm); each override is logged
+CONFIRM_DOSE_RANGE = "dose-range"
+CONFIRM_PROGRAMMER_MISMATCH = "programmer-mismatch"
+CONFIRM_NO_PRINTOUT = "no-printout"
+CONFIRMATIONS = (CONFIRM_DOSE_RANGE, CONFIRM_PROGRAMMER_MISMATCH, CONFIRM_NO_PRINTOUT)
 DEFAULT_TOLERANCE_CENTIPCT = 300  # pumps deliver ~1 % more than programmed over months (domain brief)
 DEFAULT_CLINIC_MARGIN_DAYS = 3  # clinics refill 3-5 days before the pump's alarm date
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -36,7 +36,7 @@ MAGIC = "PWREC"
 
 
 def crc_text(data):
-    return "%08x" % (crc32(data) & 0xFFFFFFFF)
+    return crc_text_of(crc32(data))
 
 
 def crc_continue(data, crc=0):

@@ -19,7 +19,9 @@ cross-check needs the forecast: clinical.py.
 """
 
 from pumpwatch.checker import Checker, describe, mcg, num
-from pumpwatch.prescription import DEFAULT_TOLERANCE_CENTIPCT, Prescription
+from pumpwatch.prescription import (CONFIRM_DOSE_RANGE, CONFIRM_NO_PRINTOUT,  # noqa: F401  (part of this API)
+                                    CONFIRM_PROGRAMMER_MISMATCH, CONFIRMATIONS, DEFAULT_TOLERANCE_CENTIPCT,
+                                    Prescription)
 
 try:
     from micropython import const  # type: ignore  # the stand-in below differs in signature only
@@ -30,10 +32,6 @@ except ImportError:  # CPython
 SCHEMA_VERSION = const(2)
 DOSE_HIGH_MCG = const(1000)
 COMMERCIAL_CONCENTRATIONS = (50, 500, 2000)
-CONFIRM_DOSE_RANGE = "dose-range"
-CONFIRM_PROGRAMMER_MISMATCH = "programmer-mismatch"
-CONFIRM_NO_PRINTOUT = "no-printout"
-CONFIRMATIONS = (CONFIRM_DOSE_RANGE, CONFIRM_PROGRAMMER_MISMATCH, CONFIRM_NO_PRINTOUT)
 # Known pumps: (reservoir sizes in mL, default low-reservoir alarm volume in uL).
 # Alarm volumes from 1 to 5 mL are accepted for either (an assumption: docs/settings.md).
 PUMP_MODELS = (("SynchroMed II", (20, 40), 2000), ("Prometra II", (20, 40), 3000), ("other", None, None))

@@ -101,10 +101,6 @@ class Therapy:
         i = self._piece_at(t)
         return self.before[i] + self._within(i, t)
 
-    def delivered(self, a, b):
-        """Dose units delivered in (a, b], both at or after the refill."""
-        return self.delivered_by(b) - self.delivered_by(a) if b > a else 0
-
     def _periodic(self, lo, hi):
         """Periodic bolus units given in (lo, hi]."""
         total = 0

@@ -117,6 +117,11 @@ def format_iso(epoch):
     return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (y, m, d, rem // 3600, rem // 60 % 60, rem % 60)
 
 
+def format_iso_or_none(epoch):
+    """format_iso, or None for an instant a forecast never reaches."""
+    return None if epoch is None else format_iso(epoch)
+
+
 def format_local(epoch, offset_s):
     """'YYYY-MM-DD HH:MM' of an instant seen at a UTC offset (seconds)."""
     days, rem = divmod(int(epoch) + offset_s, SECONDS_PER_DAY)

@@ -65,7 +65,6 @@ class Unit:
         self.service = None
         self.last_put = None  # outcome of the settings a sync left for this boot (startup.apply_staged)
         self.serial_due = False  # frames queued, or port bytes not yet read: handle them next step
-        self.serial_retry = False  # the port could not be read for lack of memory: try again soon
         self.healthy_at = None  # uptime ms after which the boot guard's count is cleared
         self.maintenance_ms = None  # set by a maintenance request: leave the loop after this step
         self.reset_requested = None  # why the unit must reset after this step
@@ -88,12 +87,11 @@ class Unit:
         more = False
         if events & EVENT_SERIAL or self.serial_due:
             more = self._serial()
-        self.serial_due = more
+        retry = more is None  # the port could not be read for lack of memory: again a little later
+        self.serial_due = retry or more
         self._check_battery()
         wake_in = self._evaluate()
-        if self.serial_retry:
-            self.serial_retry = False
-            self.serial_due = True
+        if retry:
             wake_in = _sooner(wake_in, SERIAL_RETRY_MS)
         if self.reset_requested is not None:
             self._output(0, False)
@@ -284,7 +282,8 @@ class Unit:
 
     # ------------------------------------------------------------------ serial (sync protocol)
     def _serial(self):
-        """Handle a bounded number of frames; True when more are queued."""
+        """Handle a bounded number of frames; True when more are queued, None when the
+        port could not be read for lack of memory."""
         try:
             if self.service is None:
                 from pumpwatch.service import Service
@@ -298,8 +297,7 @@ class Unit:
             # A flood met a heap in pieces: drop the sync service and what it held, keep
             # monitoring.  A crash here, three times, would put the unit in safe mode.
             self.service = None
-            self.serial_retry = True  # read the port again a little later, not in a busy loop
-            return False
+            return None  # read the port again a little later, not in a busy loop
         more = self.service.feed(data)
         return more or skipped
 

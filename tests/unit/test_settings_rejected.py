@@ -84,6 +84,13 @@ BAD_INPUT = [
 ]
 
 
+def _forecast(tmp_path, doc, *options):
+    """`pumpsync forecast` of `doc` as of AS_OF: its exit code (output in capsys)."""
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps(doc))
+    return main(["forecast", str(settings), "--at", AS_OF, *options])
+
+
 def _case(name, path, value, expected):
     doc = copy.deepcopy(GOOD)
     if name == "unsorted step starts":
@@ -111,9 +118,7 @@ def test_every_problem_is_reported_not_just_the_first(tmp_path, capsys):
     doc["pump"]["reservoir_ml"] = "twenty"
     doc["therapy"]["steps"][1]["start"] = "25:00"
     doc["drug"]["concentration_mcg_per_ml"] = 0
-    settings = tmp_path / "settings.json"
-    settings.write_text(json.dumps(doc))
-    assert main(["forecast", str(settings), "--at", AS_OF]) == 2
+    assert _forecast(tmp_path, doc) == 2
     err = capsys.readouterr().err
     for field in ("pump.reservoir_ml", "therapy.steps[1].start", "drug.concentration_mcg_per_ml"):
         assert field in err
@@ -122,9 +127,7 @@ def test_every_problem_is_reported_not_just_the_first(tmp_path, capsys):
 def test_a_confirmed_dose_outside_the_range_is_accepted(tmp_path, capsys):
     doc = copy.deepcopy(GOOD)
     doc["therapy"] = {"steps": [{"start": "00:00", "mcg_per_day": 8}]}
-    settings = tmp_path / "settings.json"
-    settings.write_text(json.dumps(doc))
-    assert main(["forecast", str(settings), "--at", AS_OF, "--json", "--confirm", "dose-range"]) == 0
+    assert _forecast(tmp_path, doc, "--json", "--confirm", "dose-range") == 0
     assert json.loads(capsys.readouterr().out)["average_mcg_per_day"] == 8
 
 
@@ -177,9 +180,7 @@ def test_schema_2_dose_ranges_follow_origin_and_age(tmp_path, capsys, origin, ag
     doc["therapy"] = {"steps": [{"start": "00:00", "mcg_per_day": dose}]}
     doc["confirmed"] = ["no-printout"]
     doc["patient"] = {k: v for k, v in (("spasticity_origin", origin), ("age_years", age)) if v is not None}
-    settings = tmp_path / "settings.json"
-    settings.write_text(json.dumps(doc))
-    code = main(["forecast", str(settings), "--at", AS_OF])
+    code = _forecast(tmp_path, doc)
     err = capsys.readouterr().err
     assert (code == 0) == (expected is None), err
     if expected:
@@ -189,7 +190,5 @@ def test_schema_2_dose_ranges_follow_origin_and_age(tmp_path, capsys, origin, ag
 def test_a_schema_1_file_outside_the_stricter_range_stays_valid_with_a_warning(tmp_path, capsys):
     doc = copy.deepcopy(GOOD)
     doc["therapy"] = {"steps": [{"start": "00:00", "mcg_per_day": 1500}]}
-    settings = tmp_path / "settings.json"
-    settings.write_text(json.dumps(doc))
-    assert main(["forecast", str(settings), "--at", AS_OF]) == 0
+    assert _forecast(tmp_path, doc) == 0
     assert "give patient.spasticity_origin" in capsys.readouterr().out
