@@ -15,9 +15,6 @@ try:
 except ImportError:
     early_watchdog = None
 
-import pumpwatch  # noqa: E402
-
-pumpwatch.take_reserve()  # while the heap is one piece: given back for the boot's settings check
 from pumpwatch import entry  # noqa: E402
 
 entry.run(early_watchdog)

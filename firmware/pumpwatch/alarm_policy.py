@@ -16,8 +16,7 @@ Owns the rules (docs/alarms.md):
 Acknowledgements are {condition id: paused until (s), or DONE}.
 """
 
-from pumpwatch.conditions import PRIORITY, kind_of
-from pumpwatch.sounds import HIGH, LOW, MEDIUM
+from pumpwatch.conditions import HIGH, LOW, MEDIUM, PRIORITY, kind_of
 
 try:
     from micropython import const  # type: ignore  # the stand-in below differs in signature only

@@ -6,7 +6,17 @@ settings; device faults are passed in by the unit.  Nothing is stored: after
 any reboot the same settings and time give the same conditions.
 """
 
-from pumpwatch.sounds import HIGH, LOW, MEDIUM
+try:
+    from micropython import const  # type: ignore  # the stand-in below differs in signature only
+except ImportError:  # CPython
+    def const(x):  # CPython stand-in for the compiler built-in
+        return x
+
+# Priorities (sounds.py plays one pattern per priority).  Defined here so the
+# boot's settings phase needs no sound data in RAM.
+LOW = const(1)
+MEDIUM = const(2)
+HIGH = const(3)
 
 REMINDER = "reminder"
 LOW_RESERVOIR = "low_reservoir"

@@ -46,10 +46,15 @@ def _start(early_watchdog):
     # board detection and the boot guard are done: free their code
     del sys.modules["hal"], sys.modules["pumpwatch.bootguard"]
     if safe_mode:
-        from pumpwatch.safemode import SafeMode as App
+        from pumpwatch.safemode import SafeMode
+        app = SafeMode(board)
     else:
-        from pumpwatch.unit import Unit as App
-    app = App(board)
+        from pumpwatch import bootsettings, unload
+        prepared = bootsettings.prepare(board)  # before the unit's code is in RAM: room to check a weekly program
+        unload(bootsettings.MODULES)
+        del bootsettings
+        from pumpwatch.unit import Unit
+        app = Unit(board, prepared)
 
     def guarded_step(events):
         try:

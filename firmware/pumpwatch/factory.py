@@ -9,8 +9,8 @@ device).  Asked for by an authenticated `factory_reset` or by the two
 
 from pumpwatch import records
 
-_ERASED = ("/settings.rec", "/state.rec", "/keys.rec", "/key.rec", "/boot.rec", "/events.log", "/events.log.1",
-           "/events.log.2", "/events.log.3")
+_ERASED = ("/settings.rec", "/plan.rec", "/staged.rec", "/staged.txt", "/state.rec", "/keys.rec", "/key.rec",
+           "/boot.rec", "/events.log", "/events.log.1", "/events.log.2", "/events.log.3")
 
 
 def erase(unit, by):

@@ -10,7 +10,7 @@ of a step: anything that fails becomes an error reply.  The methods
 themselves are methods.py's.  Loaded on the first serial traffic.
 """
 
-from pumpwatch import methods, protocol, release_reserve, unload
+from pumpwatch import methods, protocol, unload
 from pumpwatch.keys import Keys
 from pumpwatch.replywriter import ReplyWriter
 
@@ -73,7 +73,6 @@ class Service:
                         return False  # the unit restarts after this step (new settings): nothing more now
             return self.lines.pending()
         except MemoryError:  # the bytes queued did not fit: drop them, say so, carry on
-            release_reserve()
             self.lines = protocol.LineSplitter()
             self.hal.serial_write(b"\n" + _NO_MEMORY if self.writer.midway else _NO_MEMORY)
             return False

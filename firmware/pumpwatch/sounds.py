@@ -20,9 +20,8 @@ except ImportError:  # CPython
     def const(x):  # CPython stand-in for the compiler built-in
         return x
 
-LOW = const(1)
-MEDIUM = const(2)
-HIGH = const(3)
+from pumpwatch.conditions import HIGH, LOW, MEDIUM  # noqa: E402  (priorities belong to conditions)
+
 PRIORITY_NAMES = {LOW: "low", MEDIUM: "medium", HIGH: "high"}
 
 C5 = const(523)

@@ -28,10 +28,8 @@ def of(unit, unit_id, with_forecast=True):
 
 
 def _forecast(unit, now):
-    from pumpwatch import release_reserve
-    release_reserve()
     from pumpwatch import settings, unload
-    from pumpwatch.startup import BOOT_ONLY_MODULES
+    from pumpwatch.bootsettings import PLAN_MODULES
 
     try:
         stored = readback.read_record(unit.settings_path)
@@ -45,4 +43,4 @@ def _forecast(unit, now):
         from pumpwatch.forecast import Forecast
         return Forecast(prescription, now).as_dict(warnings)
     finally:
-        unload(BOOT_ONLY_MODULES + ("pumpwatch.status", "pumpwatch.prescription"))
+        unload(PLAN_MODULES + ("pumpwatch.bootsettings", "pumpwatch.readback", "pumpwatch.status"))

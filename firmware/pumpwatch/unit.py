@@ -5,7 +5,7 @@ conditions are in force, sounding the highest one, the button's gestures
 (button.py), the event logs, and how long to sleep next.  Hardware only
 through the HAL it is given; `step(events)` is called once per wake-up and
 returns the milliseconds to sleep.  Flash is written only when something
-changes.  Boot-time work is startup.py's, serial traffic service.py's (both
+changes.  Boot-time work is bootsettings.py's and startup.py's, serial traffic service.py's (both
 loaded only when needed).
 
 Time: wall time from the HAL's clock (None while it is lost), and `uptime`,
@@ -17,6 +17,7 @@ from pumpwatch import button, records, sounds
 from pumpwatch.alarm_policy import AlarmPolicy
 from pumpwatch.conditions import BATTERY_LOW, REMINDER, SETTINGS_REJECTED, STORAGE_CORRUPT, kind_of
 from pumpwatch.events import EVENT_BUTTON, EVENT_SERIAL
+from pumpwatch.unitfiles import UnitFiles
 
 try:
     from micropython import const  # type: ignore  # the stand-in below differs in signature only
@@ -30,21 +31,12 @@ BATTERY_LOW_MV = const(3450)
 BATTERY_OK_MV = const(3550)
 
 SERIAL_RETRY_MS = const(250)  # after running out of memory reading the port
-INBOX = "settings.json"  # a settings file placed on the flash (e.g. with mpremote)
 
 
-class Unit:
-    def __init__(self, hal):
-        self.hal = hal
-        root = hal.flash_root()
-        self.data_dir = root + "data"
-        self.inbox_path = root + INBOX
-        self.settings_path = self.data_dir + "/settings.rec"
-        self.state_path = self.data_dir + "/state.rec"
-        self.staged_path = self.data_dir + "/staged.rec"  # a sync's settings are complete: apply at the next boot
-        self.staged_text_path = self.data_dir + "/staged.txt"  # their text, written in pieces
-        self.log = records.EventLog(self.data_dir, "events", 32768, 4)  # evidence
-        self.noise = records.EventLog(self.data_dir, "noise", 4096, 2)  # what strangers can cause
+class Unit(UnitFiles):
+    def __init__(self, hal, prepared=None):
+        UnitFiles.__init__(self, hal)
+        self.prepared = prepared  # the boot's settings phase, when it ran before this code was loaded (entry.py)
         self.booted = False
         self.plan = None
         self.policy = AlarmPolicy()
@@ -63,7 +55,7 @@ class Unit:
         self.buzzer_hz = -1
         self.led_on = None
         self.service = None
-        self.last_put = None  # outcome of the settings a sync left for this boot (startup.apply_staged)
+        self.last_put = None  # outcome of the settings a sync left for this boot (bootsettings.apply_staged)
         self.serial_due = False  # frames queued, or port bytes not yet read: handle them next step
         self.healthy_at = None  # uptime ms after which the boot guard's count is cleared
         self.maintenance_ms = None  # set by a maintenance request: leave the loop after this step
@@ -124,16 +116,6 @@ class Unit:
 
     def save_state(self):
         records.write_record(self.state_path, {"v": 1, "settings_crc": self.settings_crc, "acks": self.acks})
-
-    # ------------------------------------------------------------------ time
-    def now_s(self):
-        ms = self.hal.wall_time_ms()
-        return None if ms is None else ms // 1000
-
-    def since(self):
-        """A start time for a fault: wall seconds, or uptime seconds while the time is unknown."""
-        now = self.now_s()
-        return now if now is not None else self.uptime // 1000
 
     # ------------------------------------------------------------------ conditions and sound
     def active(self, now):
@@ -302,16 +284,6 @@ class Unit:
         return more or skipped
 
     # ------------------------------------------------------------------ logs
-    def log_event(self, entry):
-        """Evidence: kept until more evidence rotates it away."""
-        entry["t"] = self.now_s()
-        self.log.append(entry)
-
-    def log_noise(self, entry):
-        """What a stranger or a curious finger can cause: its own small log."""
-        entry["t"] = self.now_s()
-        self.noise.append(entry)
-
 
 def _sooner(a, b):
     if a is None:

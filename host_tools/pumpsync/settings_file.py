@@ -63,7 +63,7 @@ def parse(text: str, as_of: int | None, confirmed=(), source: str = "settings") 
             checked, _, _ = core_settings.check(document, as_of, tuple(confirmed) + (core_settings.CONFIRM_DOSE_RANGE,))
             if checked is not None:
                 errors = errors + clinical.programmer_errors(Forecast(checked, checked.refill_at))
-    except Exception as exc:  # noqa: BLE001 - the unit rejects such a file too (startup.use)
+    except Exception as exc:  # noqa: BLE001 - the unit rejects such a file too (bootsettings.use)
         return LoadedSettings(document, None, [f"{source}: could not be checked ({type(exc).__name__}); "
                                                "nothing was accepted"])
     return LoadedSettings(document, prescription, errors, warnings)

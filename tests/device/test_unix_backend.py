@@ -25,8 +25,8 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 HEAP_KB = 128  # the default: what the memory claims below are checked at
 # Tests of the emulator's features over the port (pairing, maintenance, power
 # cuts) give the firmware room: at 128 KB on this 64-bit port it works with
-# less than 1 KB to spare today (it holds a 16 KB reserve while it can), so a
-# few hundred bytes more or less decide whether a request fits.
+# little to spare, so a few hundred bytes more or less decide whether a request
+# fits.
 ROOMY_HEAP_KB = 192
 
 
