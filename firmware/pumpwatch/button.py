@@ -42,17 +42,23 @@ def gesture(held_ms):
 class Request:
     """Something only a press on the unit may confirm (pairing, a factory reset):
     valid for presses that begin after `asked_until` and end before `deadline`
-    (ticks).  Expired requests confirm nothing."""
+    (ticks).  Expired requests confirm nothing.  The window is also measured on
+    the unit's uptime, which never wraps: ticks alone come back to the same
+    value every 2**30 ms and would reopen an abandoned request for its window."""
 
-    def __init__(self, hal, chirp_ms, window_ms, what):
-        self.hal = hal
+    def __init__(self, unit, chirp_ms, window_ms, what):
+        self.unit = unit
+        self.hal = hal = unit.hal
         now = hal.ticks_ms()
         self.asked_until = hal.ticks_add(now, chirp_ms)
         self.deadline = hal.ticks_add(now, window_ms)
+        self.started = unit.uptime
+        self.window_ms = window_ms
         self.what = what
 
     def open(self):
-        return self.hal.ticks_diff(self.deadline, self.hal.ticks_ms()) > 0
+        return (self.unit.uptime - self.started < self.window_ms
+                and self.hal.ticks_diff(self.deadline, self.hal.ticks_ms()) > 0)
 
     def confirmed_by(self, pressed_at):
         """A press that began at `pressed_at` (ticks) and ends now confirms it."""

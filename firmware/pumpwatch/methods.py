@@ -123,7 +123,7 @@ def start_pairing(service, args):
     if unit.request is not None and unit.request.open():
         return {"_error": (protocol.BUSY, "another request is waiting for a press on the unit: try again "
                            "in %d s" % (unit.request.ms_left() // 1000 + 1), None)}
-    unit.request = button.Request(service.hal, sounds.PAIRING_CHIRP.length_ms, PAIRING_WINDOW_MS, "pair")
+    unit.request = button.Request(unit, sounds.PAIRING_CHIRP.length_ms, PAIRING_WINDOW_MS, "pair")
     unit.play_once(sounds.PAIRING_CHIRP)
     service.pending_key = (name, key)
     service.paired_name = None

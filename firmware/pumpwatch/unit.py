@@ -222,7 +222,7 @@ class Unit(UnitFiles):
                 from pumpwatch import factory
                 factory.erase(self, "button")
             else:
-                self.request = button.Request(hal, sounds.RESET_CHIRP.length_ms, button.RESET_CONFIRM_WINDOW_MS,
+                self.request = button.Request(self, sounds.RESET_CHIRP.length_ms, button.RESET_CONFIRM_WINDOW_MS,
                                               "reset")
                 self.play_once(sounds.RESET_CHIRP)
                 self.log_event({"e": "factory_reset_armed"})
