@@ -12,16 +12,14 @@ from __future__ import annotations
 import binascii
 import json
 import os
-import select
 import subprocess
 import sys
-import threading
 import time
-import tty
 from pathlib import Path
 
 import pytest
 
+from fake_unit import PtyDevice
 from pumpwatch import protocol
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -41,38 +39,17 @@ def _schema_1_document(path: Path = SHORT_CYCLE) -> dict:
     return doc
 
 
-def _decode(line: bytes):
-    message, mac, body = protocol.decode(bytearray(line))[:3]
-    return message, mac, bytes(body)
-
-
 # ---------------------------------------------------------------------- a rogue device, seen from pumpsync
-class RogueUnit:
+class RogueUnit(PtyDevice):
     """A device on a pty claiming a paired unit's id: it answers every request with
     success, in the paging of both protocols, echoes the settings it is sent, signs
     nothing (it has no key), and puts terminal escape sequences in its text."""
 
     def __init__(self, unit_id: str, endless_log: bool = False):
-        self.unit_id = unit_id
+        super().__init__(unit_id)
         self.endless_log = endless_log
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
-        self.port = os.ttyname(self.slave)
-        self.log_pages_served = 0
         self.text = None
         self.pieces: dict[int, str] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=2)
-        os.close(self.master)
-        os.close(self.slave)
 
     def _crc(self):
         from pumpwatch import records
@@ -114,31 +91,6 @@ class RogueUnit:
                         "total": 10 ** 9}
             return {"lines": [line], "cursor": [1, 0], "done": True, "from": 0, "next": 1, "total": 1}
         return {}
-
-    def _serve(self):
-        buffer = b""
-        while not self._stop.is_set():
-            ready, _, _ = select.select([self.master], [], [], 0.05)
-            if not ready:
-                continue
-            try:
-                buffer += os.read(self.master, 65536)
-            except OSError:
-                continue
-            *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                line = line.rstrip(b"\r")
-                if not line.startswith(protocol.MAGIC):
-                    continue
-                try:
-                    message = _decode(line)[0]
-                except protocol.FrameError:
-                    continue
-                args = message.get("a") if isinstance(message.get("a"), dict) else {}
-                reply = protocol.reply(message.get("id"), self._result(message.get("m"), args))
-                if "nonce" in message:
-                    reply["n"] = message["nonce"]
-                os.write(self.master, protocol.encode(reply))
 
 
 def _pumpsync(*args, timeout: float = 60) -> subprocess.CompletedProcess:
