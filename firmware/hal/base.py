@@ -25,7 +25,10 @@ class HAL:
     clock      wall_time() -> UTC s or None, wall_time_ms(), set_wall_time(s),
                ticks_ms(), ticks_diff(later, earlier), ticks_add(ticks, ms)
     sleeping   run(step) (inherited: the event loop), wait(timeout_ms) -> EVENT_* bits
-    interface  buzzer(hz; 0 = silent), led(on), button_down(), button_changed_at() (ticks)
+    interface  buzzer(hz; 0 = silent, loud=False: the board's loud duty), led(on),
+               button_down(), button_changed_at() (ticks)
+    vibration  has_vibration() -> a motor is fitted (boards/*.json vibration_pin),
+               vibration(on): the motor runs the buzzer's rhythm (optional: the default has none)
     serial     serial_read() -> bytes, serial_write(data), set_interrupt_char(-1 | 3)
     storage    flash_root() -> "/" (where PumpWatch keeps its files)
     safety     watchdog_start(ms), watchdog_feed(), reset(), reset_cause()
@@ -64,6 +67,12 @@ class HAL:
 
     def battery_mv(self):
         return None
+
+    def has_vibration(self):
+        return False
+
+    def vibration(self, on):
+        pass
 
     def reset_cause(self):
         return "power_on"
