@@ -128,6 +128,10 @@ def apply(unit, text, now, placed=False):
     errors = use(unit, text, now)
     if errors:
         return errors
+    if unit.plan.hearing_impaired and not unit.hal.has_vibration():
+        unit.plan, unit.settings_crc = before
+        return ["patient.hearing_impaired: this unit has no vibration motor (board %s): fit one and set "
+                "vibration_pin in its board.json, or use a unit that has one" % unit.hal.board]
     unload(PLAN_MODULES)  # the plan is made: their RAM is the record's to write
     crc = unit.settings_crc
     inbox = _read_text(unit.inbox_path)
@@ -145,6 +149,7 @@ def apply(unit, text, now, placed=False):
         records.remove(unit.inbox_path)
     _keep_plan(unit)
     unit.acks = {}
+    records.remove(unit.state_path)  # new settings start with no pauses; a sync ends a refill elsewhere
     unit.faults.pop(NO_SETTINGS, None)
     unit.faults.pop(SETTINGS_CORRUPT, None)
     unit.faults.pop(SETTINGS_REJECTED, None)

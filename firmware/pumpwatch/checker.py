@@ -99,6 +99,9 @@ class Checker:
         return self._parsed(doc, path, name, timecalc.parse_iso, "%s is not an ISO 8601 time with Z or an "
                             "offset (e.g. 2026-11-20T10:30:00Z)")
 
+    def date(self, doc, path, name):
+        return self._parsed(doc, path, name, timecalc.parse_date, "%s is not a date YYYY-MM-DD")
+
     def time_of_day(self, doc, path, name):
         return self._parsed(doc, path, name, timecalc.parse_hhmm, "%s is not HH:MM")
 

@@ -10,13 +10,18 @@ Owns, for host and unit alike (one function decides what both show):
   reminders.at_local, earlier ones added for a high withdrawal risk, moved
   out of the quiet hours, none within a day of the refill visit and none
   once an alarm has started; and the
-  day-before reminder of the booked appointment;
+  day-before reminder of the booked appointment; every one of them inside
+  the patient's day window (daywindow.py);
+- the implant's end-of-life reminders: 90, 30 and 7 days before its
+  elective replacement indicator (pump.eri_at, or estimated from
+  pump.implanted_at), at reminders.at_local, in the day window;
 - the programmer cross-check: PumpWatch's nominal figures must agree with
   what the programmer printed (12 h, 1 %), which catches a unit-of-measure
   mistake of any size.
 """
 
 from pumpwatch import timecalc
+from pumpwatch.conditions import IMPLANT_REMINDER_DAYS
 from pumpwatch.prescription import CONFIRM_PROGRAMMER_MISMATCH
 
 try:
@@ -59,7 +64,7 @@ def reminder_instants(forecast):
     found = []
     last = first_alarm(forecast)
     for d in days:
-        at = out_of_quiet_hours(p, clock, clock.to_utc((due_day - d) * _DAY + p.reminder_at_s))
+        at = reminder_at(forecast, due_day - d)
         if p.refill_at + _DAY <= at < last:  # not within a day of the visit: the patient was just there
             found.append((at, d))
     found.sort()
@@ -83,8 +88,31 @@ def appointment_reminder(forecast):
         return None
     clock = forecast.clock
     day = (p.next_appointment + clock.offset_at(p.next_appointment)) // _DAY
-    at = out_of_quiet_hours(p, clock, clock.to_utc((day - 1) * _DAY + p.reminder_at_s))
+    at = reminder_at(forecast, day - 1)
     return at if p.refill_at < at < p.next_appointment and at < first_alarm(forecast) else None
+
+
+def reminder_at(forecast, local_day):
+    """When a reminder for a local day (days since 1970) sounds: at reminders.at_local,
+    out of the quiet hours, inside the day window."""
+    p = forecast.prescription
+    clock = forecast.clock
+    at = out_of_quiet_hours(p, clock, clock.to_utc(local_day * _DAY + p.reminder_at_s))
+    return forecast.days.sounds_at(at)
+
+
+def implant_reminders(forecast):
+    """[(utc, days before the implant's replacement indicator)] after the refill, in time order."""
+    p = forecast.prescription
+    if p.implant_eri_day is None:
+        return []
+    found = []
+    for d in IMPLANT_REMINDER_DAYS:
+        at = reminder_at(forecast, p.implant_eri_day - d)
+        if at > p.refill_at:
+            found.append((at, d))
+    found.sort()
+    return found
 
 
 def out_of_quiet_hours(p, clock, utc):

@@ -11,6 +11,7 @@ time again cannot buy a year of silence), and faults raised while the time
 was unknown keep their age.
 """
 
+from pumpwatch import elsewhere
 from pumpwatch.conditions import TIME_UNKNOWN
 
 try:
@@ -41,8 +42,10 @@ def set_time(unit, epoch, jump_ok):
             unit.faults[fault] = epoch - (uptime_s - unit.faults[fault])
         unit.volatile_acks = {}
     capped = unit.policy.cap(unit.acks, epoch)
-    if capped != unit.acks:
+    period = elsewhere.cap(unit.elsewhere, epoch)
+    if capped != unit.acks or period != unit.elsewhere:
         unit.acks = capped
+        unit.elsewhere = period
         unit.save_state()
     unit.log_event({"e": "time_set", "from": before, "to": epoch, "jump_ok": jump_ok})
     unit.clock_shift_s = 0 if jump_ok else unit.clock_shift_s + abs(epoch - before if before is not None else 0)

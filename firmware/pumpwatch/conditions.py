@@ -29,17 +29,34 @@ SETTINGS_CORRUPT = "settings_corrupt"
 STORAGE_CORRUPT = "storage_corrupt"
 BATTERY_LOW = "battery_low"
 SAFE_MODE = "safe_mode"
+SYNC_NEEDED = "sync_needed"  # refilled somewhere else (elsewhere.py): once a day, "get the unit synced"
+IMPLANT_END_OF_LIFE = "implant_eri"  # the implant's battery: its replacement indicator N days away
 
 PRIORITY = {
-    REMINDER: LOW, LOW_RESERVOIR: MEDIUM, REFILL_OVERDUE: MEDIUM, EMPTY: HIGH,
+    REMINDER: LOW, IMPLANT_END_OF_LIFE: LOW, LOW_RESERVOIR: MEDIUM, REFILL_OVERDUE: MEDIUM, EMPTY: HIGH,
     TIME_UNKNOWN: MEDIUM, NO_SETTINGS: MEDIUM, SETTINGS_REJECTED: MEDIUM, SETTINGS_CORRUPT: MEDIUM,
-    STORAGE_CORRUPT: MEDIUM, BATTERY_LOW: MEDIUM, SAFE_MODE: MEDIUM,
+    STORAGE_CORRUPT: MEDIUM, BATTERY_LOW: MEDIUM, SAFE_MODE: MEDIUM, SYNC_NEEDED: MEDIUM,
 }
+# The unit's own conditions (IEC 60601-1-8 technical alarm conditions): their own sound,
+# never escalated.  The others are about the drug in the pump.
+TECHNICAL = (TIME_UNKNOWN, NO_SETTINGS, SETTINGS_REJECTED, SETTINGS_CORRUPT, STORAGE_CORRUPT, BATTERY_LOW,
+             SAFE_MODE, SYNC_NEEDED)
+# Forecasts: while "empty" is still 24 h or more away they sound only in the patient's
+# day window (daywindow.py); the refilled-elsewhere reminder always keeps to it.
+DAYTIME = (REMINDER, IMPLANT_END_OF_LIFE, LOW_RESERVOIR, REFILL_OVERDUE, SYNC_NEEDED)
+# What "refilled elsewhere" stands in for while it lasts (elsewhere.py).
+REFILL_CONDITIONS = (REMINDER, LOW_RESERVOIR, REFILL_OVERDUE, EMPTY)
+DEFAULT_DAY_WINDOW = (8 * 3600, 21 * 3600)
 APPOINTMENT_REMINDER = REMINDER + ":appointment"  # the day before the booked refill
+IMPLANT_REMINDER_DAYS = (90, 30, 7)
 
 
 def reminder_id(days):
     return "%s:%d" % (REMINDER, days)
+
+
+def implant_reminder_id(days):
+    return "%s:%d" % (IMPLANT_END_OF_LIFE, days)
 
 
 def kind_of(condition_id):
@@ -48,7 +65,9 @@ def kind_of(condition_id):
 
 class Plan:
     """What the unit keeps of a prescription (built by plan.py): sorted
-    [(start, condition id)], the refill due time and the risk flag."""
+    [(start, condition id)], the refill due time and the risk flag; the day
+    window (local seconds), the clock and when "empty" is less than 24 h
+    away (daywindow.py), the implant's replacement date, hearing impairment."""
 
     def __init__(self, starts, refill_at, refill_due_at, high_risk):
         self.starts = starts
@@ -57,6 +76,12 @@ class Plan:
         self.high_risk = high_risk
         self.confirmed = []  # checks the clinician overrode (settings.CONFIRMATIONS): logged
         self.schedule = Schedule(starts)  # which conditions are in force when
+        self.day_window = DEFAULT_DAY_WINDOW  # type: tuple  # (start s, end s) local
+        self.utc_offset_s = 0
+        self.transitions = []  # [(utc, offset s)]
+        self.urgent_from = None  # type: int | None  # utc: "empty" is under 24 h away from here on
+        self.implant_eri_at = None  # type: int | None  # utc: the implant's replacement indicator
+        self.hearing_impaired = False
 
 
 class Schedule:
@@ -71,15 +96,21 @@ class Schedule:
         medium or high condition that has started."""
         found = []
         reminder = None
+        implant = None  # the implant's reminders are their own: a refill alarm does not end them
         for at, cid in self.starts:
             if at > now:
                 break
-            if kind_of(cid) == REMINDER:
+            kind = kind_of(cid)
+            if kind == REMINDER:
                 reminder = (cid, at)
+            elif kind == IMPLANT_END_OF_LIFE:
+                implant = (cid, at)
             else:
                 found.append((cid, at))
         if reminder is not None and not found:
             found.insert(0, reminder)
+        if implant is not None:
+            found.append(implant)
         return found
 
     def next_start(self, now):

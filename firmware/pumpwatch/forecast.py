@@ -50,6 +50,9 @@ class Forecast:
             self.refill_due_at = self.low_reservoir_at
             self.refill_due_reason = REASON_LOW_RESERVOIR
         from pumpwatch import clinical
+        from pumpwatch.daywindow import DayWindow, urgent_from
+        self.urgent_from = urgent_from(self.empty_at)
+        self.days = DayWindow(p.day_window, self.clock, self.urgent_from)  # when forecasts may sound
         self.clinical_due_at = clinical.clinical_due(self)
         self.appointment_after_due = None
         if p.next_appointment is not None:
@@ -57,6 +60,8 @@ class Forecast:
         self.reminders = clinical.reminder_instants(self)  # what the unit sounds: one function for both
         self.appointment_reminder_at = clinical.appointment_reminder(self)
         self.programmer_check = clinical.programmer_check(self)
+        self.implant_reminders = clinical.implant_reminders(self)
+        self.implant_eri_at = None if p.implant_eri_day is None else self.clock.to_utc(p.implant_eri_day * 86400)
 
     def _volume_denominator(self, tolerance):
         """(numerator factor, denominator) turning dose units into microlitres."""
@@ -115,8 +120,31 @@ class Forecast:
             "program_daily_mcg": (program_num // program_den) / 1000,
             "reminders": [{"at": iso(at), "days_before": days} for at, days in self.reminders],
             "programmer_check": self.programmer_check,
+            "day_window": {"start": timecalc.format_hhmm(self.days.start), "end": timecalc.format_hhmm(self.days.end)},
+            "urgent_from": iso(self.urgent_from),
+            "alarms": self.alarm_instants(),
+            "implant": self.implant_dict(),
             "warnings": list(warnings) + self.warnings(),
         }
+
+    def alarm_instants(self):
+        """Every condition the unit will raise: [{"condition", "starts_at", "sounds_at"}], the
+        instants the unit uses (plan.condition_starts and the day window, one function each)."""
+        from pumpwatch.conditions import DAYTIME, kind_of
+        from pumpwatch.plan import condition_starts
+        iso = timecalc.format_iso
+        found = []
+        for at, cid in condition_starts(self.prescription, self):
+            sounds = self.days.sounds_at(at) if kind_of(cid) in DAYTIME else at
+            found.append({"condition": cid, "starts_at": iso(at), "sounds_at": iso(sounds)})
+        return found
+
+    def implant_dict(self):
+        p = self.prescription
+        if p.implant_eri_day is None:
+            return None
+        return {"eri_date": timecalc.format_date(p.implant_eri_day), "estimated": p.implant_eri_estimated,
+                "reminders": [{"at": timecalc.format_iso(at), "days_before": d} for at, d in self.implant_reminders]}
 
     def exact(self):
         """Every figure as an integer, for comparing interpreters bit for bit."""

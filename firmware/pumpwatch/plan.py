@@ -7,7 +7,8 @@ plain integers, so the modules' bytecode does not sit in RAM for months
 (frozen builds keep code in flash; .py and .mpy do not).
 """
 
-from pumpwatch.conditions import APPOINTMENT_REMINDER, EMPTY, LOW_RESERVOIR, REFILL_OVERDUE, Plan, reminder_id
+from pumpwatch.conditions import (APPOINTMENT_REMINDER, EMPTY, LOW_RESERVOIR, REFILL_OVERDUE, Plan,
+                                  implant_reminder_id, reminder_id)
 
 
 def make_plan(doc, now=None, consume=False):
@@ -47,15 +48,23 @@ def make_plan(doc, now=None, consume=False):
     plan = Plan(condition_starts(prescription, forecast), prescription.refill_at,
                 forecast.refill_due_at, prescription.high_withdrawal_risk)
     plan.confirmed = list(prescription.confirmed)  # checks the clinician overrode: logged with the settings
+    plan.day_window = prescription.day_window
+    plan.utc_offset_s = prescription.utc_offset_s
+    plan.transitions = list(prescription.transitions)
+    plan.urgent_from = forecast.urgent_from
+    plan.implant_eri_at = forecast.implant_eri_at
+    plan.hearing_impaired = prescription.hearing_impaired
     return plan, []
 
 
 def condition_starts(p, forecast):
     """[(utc, condition id)] in time order: the reminders (clinical.py decides them,
     for the host's forecast too), the appointment reminder, low reservoir (at the
-    higher warning volume when one is set), overdue, empty.  An instant a forecast
-    never reaches (a pump stopped for good) starts nothing."""
+    higher warning volume when one is set), overdue, empty, and the implant's
+    end-of-life reminders.  An instant a forecast never reaches (a pump stopped for
+    good) starts nothing."""
     starts = [(at, reminder_id(d)) for at, d in forecast.reminders]
+    starts.extend((at, implant_reminder_id(d)) for at, d in forecast.implant_reminders)
     if forecast.appointment_reminder_at is not None:
         starts.append((forecast.appointment_reminder_at, APPOINTMENT_REMINDER))
     low = forecast.low_reservoir_at

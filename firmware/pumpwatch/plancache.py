@@ -14,10 +14,10 @@ on finding that RAM again.
 from pumpwatch import records
 from pumpwatch.conditions import Plan
 
-FORMAT = 1
+FORMAT = 2  # 2: day window, clock, urgent_from, implant ERI, hearing impairment
 # Files whose code decides a plan (bootsettings.PLAN_MODULES and the rules they share).
 _CODE = ("settings", "settings_therapy", "checker", "prescription", "forecast", "therapy", "clinical",
-         "schedule", "timecalc", "plan", "conditions", "plancache")
+         "schedule", "localclock", "daywindow", "timecalc", "plan", "conditions", "plancache")
 
 
 def code_crc():
@@ -47,7 +47,10 @@ def save(path, plan, settings_crc):
     records.write_record(path, {"v": FORMAT, "code": code_crc(), "settings_crc": settings_crc,
                                 "starts": plan.starts, "refill_at": plan.refill_at,
                                 "refill_due_at": plan.refill_due_at, "high_risk": plan.high_risk,
-                                "confirmed": plan.confirmed})
+                                "confirmed": plan.confirmed, "day_window": list(plan.day_window),
+                                "utc_offset_s": plan.utc_offset_s, "transitions": plan.transitions,
+                                "urgent_from": plan.urgent_from, "implant_eri_at": plan.implant_eri_at,
+                                "hearing_impaired": plan.hearing_impaired})
 
 
 def load(path, settings_crc):
@@ -65,6 +68,17 @@ def load(path, settings_crc):
         due = kept["refill_due_at"]
         plan = Plan(starts, int(kept["refill_at"]), None if due is None else int(due), bool(kept["high_risk"]))
         plan.confirmed = [str(name) for name in kept.get("confirmed", [])]
+        start, end = kept["day_window"]
+        plan.day_window = (int(start), int(end))
+        plan.utc_offset_s = int(kept["utc_offset_s"])
+        plan.transitions = [(int(at), int(offset)) for at, offset in kept["transitions"]]
+        plan.urgent_from = _int_or_none(kept["urgent_from"])
+        plan.implant_eri_at = _int_or_none(kept["implant_eri_at"])
+        plan.hearing_impaired = bool(kept["hearing_impaired"])
     except (KeyError, TypeError, ValueError):
         return None
     return plan
+
+
+def _int_or_none(value):
+    return None if value is None else int(value)

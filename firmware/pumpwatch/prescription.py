@@ -55,6 +55,10 @@ class Prescription:
         self.reminder_days = list(DEFAULT_REMINDER_DAYS)
         self.reminder_at_s = 36000
         self.quiet_hours = None  # (start_s, end_s) local
+        self.day_window = (8 * 3600, 21 * 3600)  # alarms.day_start, day_end: local seconds
+        self.hearing_impaired = False
+        self.implant_eri_day = None  # days since 1970 of the implant's replacement indicator, or None
+        self.implant_eri_estimated = False  # from pump.implanted_at and a service life
         self.high_withdrawal_risk = False
         self.spasticity_origin = None
         self.age_years = None

@@ -3,12 +3,17 @@
 Owns the readout patterns: one beep per full week until the refill is due,
 one long beep when it is due within a week, and a fast two-tone warble when
 it is overdue or the unit cannot tell (no settings, clock lost), so a patient
-who cannot read a screen still knows.  Loaded only when a long press asks.
+who cannot read a screen still knows.  Within 90 days of the implant's
+replacement indicator three slow falling notes follow: "ask about the pump's
+battery".  The motor plays the readout too for a hearing-impaired patient
+(unit.py).  Loaded only when a long press asks.
 """
 
-from pumpwatch.sounds import C5, G5, Pattern
+from pumpwatch.sounds import C4, C5, D5, G5, Pattern
 
 _WEEK = 7 * 86400
+IMPLANT_AHEAD_S = 90 * 86400
+IMPLANT = ((0, 700), (G5, 400), (0, 200), (D5, 400), (0, 200), (C4, 600))
 OVERDUE = Pattern("overdue", ((C5, 100), (G5, 100)) * 6, None, (100, 100))
 WITHIN_A_WEEK = Pattern("within a week", ((C5, 800),), None, (800, 1))
 
@@ -23,9 +28,14 @@ def weeks(count):
     return Pattern("%d weeks" % count, tuple(segments), None, (150, 350))
 
 
-def pattern_for(now, refill_due_at):
-    """The readout for the time `now` (None: unknown) and the refill due time (None: no settings)."""
+def pattern_for(now, refill_due_at, implant_eri_at=None):
+    """The readout for the time `now` (None: unknown), the refill due time (None: no
+    settings) and the implant's replacement indicator (None: not known)."""
     if now is None or refill_due_at is None or now >= refill_due_at:
-        return OVERDUE
-    count = (refill_due_at - now) // _WEEK
-    return weeks(count) if count else WITHIN_A_WEEK
+        pattern = OVERDUE
+    else:
+        count = (refill_due_at - now) // _WEEK
+        pattern = weeks(count) if count else WITHIN_A_WEEK
+    if now is None or implant_eri_at is None or now < implant_eri_at - IMPLANT_AHEAD_S:
+        return pattern
+    return Pattern(pattern.name + ", implant battery", pattern.segments + IMPLANT, None, pattern.led)

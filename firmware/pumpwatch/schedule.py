@@ -1,13 +1,11 @@
 """The programmed therapy as exact integer dose curves.
 
-Owns two things:
-
-* `DailyCycle` — the daily program in local time (flex steps, periodic
-  boluses, the patient-bolus allowance as a continuous extra rate) as a
-  cumulative-dose function over local seconds, and its inverse.
-* `LocalClock` — UTC offset as a piecewise-constant function of UTC time
-  (a fixed offset, optionally with daylight-saving transitions supplied by
-  the host, since the device carries no tz database).
+Owns `DailyCycle` — the daily program in local time (flex steps, periodic
+boluses, the patient-bolus allowance as a continuous extra rate) as a
+cumulative-dose function over local seconds, and its inverse — and
+`Delivery`, that cycle over UTC time seen through a `LocalClock`
+(localclock.py: a fixed offset, optionally with daylight-saving transitions
+supplied by the host, since the device carries no tz database).
 
 Units (all integers, so nothing drifts over months):
   rates    ng/day            (mcg/day * 1000)
@@ -23,6 +21,8 @@ try:
 except ImportError:  # CPython
     def const(x):  # CPython stand-in for the compiler built-in
         return x
+
+from pumpwatch.localclock import LocalClock  # noqa: E402,F401  (part of this module's API)
 
 DAY_S = const(86400)
 
@@ -108,50 +108,6 @@ class DailyCycle:
                 if x < end:
                     return day * self.period + x - self.shift
         return (day + 1) * self.period - self.shift
-
-
-class LocalClock:
-    """UTC offset (seconds) in force at each UTC instant."""
-
-    def __init__(self, offset_s, transitions=()):
-        """offset_s: offset before the first transition; transitions:
-        [(utc_at, offset_s)] sorted by time, each in force from its instant."""
-        self.offset_s = offset_s
-        self.transitions = list(transitions)
-
-    def offset_at(self, utc):
-        offset = self.offset_s
-        for at, new_offset in self.transitions:
-            if at > utc:
-                break
-            offset = new_offset
-        return offset
-
-    def spans(self, utc_from):
-        """Yield (start, end_or_None, offset) constant-offset spans from utc_from on."""
-        start = utc_from
-        offset = self.offset_s
-        for at, new_offset in self.transitions:
-            if at <= start:
-                offset = new_offset
-                continue
-            yield start, at, offset
-            start, offset = at, new_offset
-        yield start, None, offset
-
-    def to_utc(self, local_s):
-        """UTC instant showing local time `local_s`.
-
-        In a skipped hour (clocks forward) the instant the clock jumps over it;
-        in a repeated hour the earlier of the two.
-        """
-        for start, end, offset in self.spans(-(1 << 40)):
-            utc = local_s - offset
-            if utc < start:
-                return start  # skipped local time: the jump itself
-            if end is None or utc < end:
-                return utc
-        return local_s - self.offset_s  # unreachable: the last span is open
 
 
 class Delivery:

@@ -32,9 +32,15 @@ except ImportError:  # CPython
 SCHEMA_VERSION = const(2)
 DOSE_HIGH_MCG = const(1000)
 COMMERCIAL_CONCENTRATIONS = (50, 500, 2000)
-# Known pumps: (reservoir sizes in mL, default low-reservoir alarm volume in uL).
-# Alarm volumes from 1 to 5 mL are accepted for either (an assumption: docs/settings.md).
-PUMP_MODELS = (("SynchroMed II", (20, 40), 2000), ("Prometra II", (20, 40), 3000), ("other", None, None))
+# Known pumps: (reservoir sizes in mL, default low-reservoir alarm volume in uL, service
+# life in months or None).  Alarm volumes from 1 to 5 mL are accepted for either (an
+# assumption: docs/settings.md).  SynchroMed II: "a maximum of 7 years" (Medtronic's
+# patient information), ERI about 90 days before it stops; Prometra II: no figure we can
+# cite, so the clinic gives pump.service_life_months or pump.eri_at.
+PUMP_MODELS = (("SynchroMed II", (20, 40), 2000, 84), ("Prometra II", (20, 40), 3000, None),
+               ("other", None, None, None))
+ERI_BEFORE_END_DAYS = const(90)
+MIN_DAY_WINDOW_S = const(6 * 3600)
 ALARM_ML_RANGE = (1, 5)
 # Observed maintenance dose ranges, mcg/day (drug monograph): spinal, cerebral, children under 12.
 DOSE_RANGE_SPINAL = (12, 2003)
@@ -46,10 +52,11 @@ DOSE_RANGE_CHILD = (24, 1199)
 # every interpreter.
 FIELDS = {
     "": (("schema", True), ("pump", True), ("drug", True), ("refill", True), ("therapy", True),
-         ("clock", True), ("reminders", False), ("risk", False), ("patient", False), ("programmer", False),
-         ("confirmed", False)),
+         ("clock", True), ("reminders", False), ("alarms", False), ("risk", False), ("patient", False),
+         ("programmer", False), ("confirmed", False)),
     "pump": (("model", True), ("reservoir_ml", True), ("low_reservoir_alarm_ml", False), ("warning_ml", False),
-             ("flow_tolerance_pct", False), ("minimum_rate_mcg_per_day", False)),
+             ("flow_tolerance_pct", False), ("minimum_rate_mcg_per_day", False), ("eri_at", False),
+             ("implanted_at", False), ("service_life_months", False)),
     "drug": (("name", True), ("concentration_mcg_per_ml", True), ("max_days_in_reservoir", True),
              ("dilution_confirmed", False)),
     "refill": (("at", True), ("volume_ml", True), ("next_appointment", False), ("clinic_margin_days", False)),
@@ -57,9 +64,10 @@ FIELDS = {
     "transition": (("at", True), ("utc_offset_min", True)),
     "reminders": (("days_before", False), ("at_local", False), ("quiet_hours", False)),
     "quiet_hours": (("start", True), ("end", True)),
+    "alarms": (("day_start", False), ("day_end", False)),
     "risk": (("high_withdrawal_risk", False),),
     "patient": (("label", False), ("spasticity_origin", False), ("age_years", False),
-                ("high_withdrawal_risk", False)),
+                ("high_withdrawal_risk", False), ("hearing_impaired", False)),
     "programmer": (("low_reservoir_alarm_at", False), ("daily_dose_mcg", False), ("reservoir_volume_ml", False)),
 }
 
@@ -106,7 +114,9 @@ def finish(c, p, doc, confirmed=()):
     patient, printout, confirmations and plausibility.  (Prescription|None, errors, warnings)."""
     _check_clock(c, p, doc.get("clock"))
     _check_reminders(c, p, doc.get("reminders"))
+    _check_alarms(c, p, doc.get("alarms"))
     _check_patient(c, p, doc.get("risk"), doc.get("patient"))
+    _check_implant(c, p, doc.get("pump"))
     _check_programmer(c, p, doc.get("programmer"))
     p.confirmed = tuple(confirmed) + _check_confirmed(c, doc.get("confirmed"))
     if not c.errors:
@@ -261,6 +271,51 @@ def _check_reminders(c, p, doc):
             p.quiet_hours = (start, end)
 
 
+def _check_alarms(c, p, doc):
+    """The patient's day window: forecasts days ahead of harm sound only inside it."""
+    if doc is None or c.section(doc, "alarms", "alarms") is None:
+        return
+    start, end = p.day_window
+    if "day_start" in doc:
+        start = c.time_of_day(doc, "alarms", "day_start")
+    if "day_end" in doc:
+        end = c.time_of_day(doc, "alarms", "day_end")
+    if start is None or end is None:
+        return
+    if end - start < MIN_DAY_WINDOW_S:
+        c.error("alarms.day_end", "the day window must run forward from alarms.day_start for at least %d h "
+                "within one day (e.g. 08:00 to 21:00)" % (MIN_DAY_WINDOW_S // 3600))
+        return
+    p.day_window = (start, end)
+
+
+def _check_implant(c, p, doc):
+    """The implant's replacement date: pump.eri_at, or pump.implanted_at plus the
+    model's (or the given) service life, less the ~90 days ERI comes before the end."""
+    if not isinstance(doc, dict):
+        return
+    eri = c.date(doc, "pump", "eri_at")
+    implanted = c.date(doc, "pump", "implanted_at")
+    life = c.integer(doc, "pump", "service_life_months", 12, 240)
+    if "service_life_months" in doc and "implanted_at" not in doc:
+        c.error("pump.service_life_months", "needs pump.implanted_at")
+    if implanted is not None:
+        if life is None and "service_life_months" not in doc:
+            model = _model(p.pump_model)
+            life = None if model is None else model[3]
+            if life is None:
+                c.error("pump.implanted_at", "no known service life for a %s: give pump.service_life_months "
+                        "or pump.eri_at (from the programmer)" % (p.pump_model or "pump"))
+        if life is not None:
+            estimated = implanted + life * 30436 // 1000 - ERI_BEFORE_END_DAYS  # months of 30.436 days
+            if eri is None or estimated < eri:
+                eri, p.implant_eri_estimated = estimated, True
+    p.implant_eri_day = eri
+    if eri is not None and p.refill_at is not None and eri * 86400 <= p.refill_at:
+        c.warnings.append("pump.eri_at: the implant's replacement indicator date has passed: book the "
+                          "replacement (the pump stops about 90 days after ERI)")
+
+
 def _check_patient(c, p, risk, patient):
     if risk is not None and c.section(risk, "risk", "risk") is not None:
         p.high_withdrawal_risk = c.flag(risk, "risk", "high_withdrawal_risk")
@@ -276,6 +331,7 @@ def _check_patient(c, p, risk, patient):
     else:
         p.spasticity_origin = origin
     p.age_years = c.integer(patient, "patient", "age_years", 0, 120)
+    p.hearing_impaired = bool(c.flag(patient, "patient", "hearing_impaired"))
     if "high_withdrawal_risk" in patient:
         p.high_withdrawal_risk = c.flag(patient, "patient", "high_withdrawal_risk") or p.high_withdrawal_risk
 

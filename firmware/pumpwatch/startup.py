@@ -31,7 +31,8 @@ def boot(unit):
     unit.prepared = None
     unit.plan, unit.settings_crc, unit.last_put = found.plan, found.settings_crc, found.last_put
     if unit.plan is not None:
-        unit.policy = AlarmPolicy(unit.plan.high_risk)
+        from pumpwatch import daywindow
+        unit.policy = AlarmPolicy(unit.plan.high_risk, daywindow.for_plan(unit.plan))
     if bootguard.crash_count(hal):
         unit.healthy_at = unit.uptime + bootguard.HEALTHY_AFTER_MS
     unit.play_once(sounds.BOOT_CHIRP)
@@ -58,3 +59,7 @@ def load_state(unit, now):
         acks = state.get("acks", {})
         # a pause never outlasts its nominal length from now (the clock may have moved)
         unit.acks = acks if now is None else unit.policy.cap(acks, now)
+        period = state.get("elsewhere")
+        if isinstance(period, list) and len(period) == 2:
+            from pumpwatch import elsewhere
+            unit.elsewhere = elsewhere.cap((period[0], period[1]), now)

@@ -129,6 +129,28 @@ def format_local(epoch, offset_s):
     return "%04d-%02d-%02d %02d:%02d" % (y, m, d, rem // 3600, rem // 60 % 60)
 
 
+def parse_date(text):
+    """Days since 1970-01-01 of a calendar date 'YYYY-MM-DD', or None."""
+    if not isinstance(text, str) or len(text) != 10 or text[4] != "-" or text[7] != "-":
+        return None
+    year, month, day = _digits(text, 0, 4), _digits(text, 5, 2), _digits(text, 8, 2)
+    if year is None or month is None or day is None or not 1 <= month <= 12:
+        return None
+    if day < 1 or day > _days_in_month(year, month):
+        return None
+    return days_from_civil(year, month, day)
+
+
+def format_date(days):
+    """'YYYY-MM-DD' of days since 1970-01-01."""
+    return "%04d-%02d-%02d" % civil_from_days(days)
+
+
+def format_hhmm(seconds):
+    """'HH:MM' of seconds after local midnight."""
+    return "%02d:%02d" % (seconds // 3600, seconds // 60 % 60)
+
+
 def parse_hhmm(text):
     """Seconds after local midnight of 'HH:MM' (00:00..23:59), or None."""
     if not isinstance(text, str) or len(text) != 5 or text[2] != ":":

@@ -13,9 +13,10 @@ milliseconds since boot summed from tick differences, which never wraps.
 Sound timing and, while the clock is lost, pauses run on uptime.
 """
 
-from pumpwatch import button, records, sounds
+from pumpwatch import button, elsewhere, records, sounds
 from pumpwatch.alarm_policy import AlarmPolicy
-from pumpwatch.conditions import BATTERY_LOW, REMINDER, SETTINGS_REJECTED, STORAGE_CORRUPT, kind_of
+from pumpwatch.conditions import BATTERY_LOW, REFILL_CONDITIONS, REMINDER, SETTINGS_REJECTED, STORAGE_CORRUPT, \
+    kind_of
 from pumpwatch.events import EVENT_BUTTON, EVENT_SERIAL
 from pumpwatch.unitfiles import UnitFiles
 
@@ -42,6 +43,8 @@ class Unit(UnitFiles):
         self.policy = AlarmPolicy()
         self.settings_crc = None
         self.acks = {}  # persisted: {condition id: until s | DONE}
+        self.elsewhere = None  # persisted: (since, until) wall s of a refill elsewhere (elsewhere.py)
+        self.shorts = None  # (count, uptime ms of the first) of short presses in a row
         self.volatile_acks = {}  # faults acknowledged while the time is unknown (uptime s)
         self.faults = {}  # {fault id: since (wall s, or uptime s while the time is unknown)}
         self.active_ids = None
@@ -53,7 +56,10 @@ class Unit(UnitFiles):
         self.pressed_at = None  # ticks
         self.request = None  # a button.Request (pairing, factory reset) waiting for a press
         self.buzzer_hz = -1
+        self.buzzer_loud = False
         self.led_on = None
+        self.motor = hal.has_vibration()
+        self.motor_on = False
         self.service = None
         self.last_put = None  # outcome of the settings a sync left for this boot (bootsettings.apply_staged)
         self.serial_due = False  # frames queued, or port bytes not yet read: handle them next step
@@ -115,13 +121,17 @@ class Unit(UnitFiles):
         self._ticks = now
 
     def save_state(self):
-        records.write_record(self.state_path, {"v": 1, "settings_crc": self.settings_crc, "acks": self.acks})
+        state = {"v": 1, "settings_crc": self.settings_crc, "acks": self.acks}
+        if self.elsewhere is not None:
+            state["elsewhere"] = list(self.elsewhere)
+        records.write_record(self.state_path, state)
 
     # ------------------------------------------------------------------ conditions and sound
     def active(self, now):
         found = []
         if now is not None and self.plan is not None:
             found = self.plan.schedule.active(now)
+        found = elsewhere.replace(self, found, now)
         for fault in self.faults:
             found.append((fault, self.faults[fault]))
         return found
@@ -135,7 +145,7 @@ class Unit(UnitFiles):
         active = self.active(now)
         self._log_changes(active)
         acks = self.acks if now is not None else self.volatile_acks
-        top, sounding, change_at = self.policy.sounding(active, acks, policy_now)
+        top, sounding, change_at = self.policy.sounding(active, acks, policy_now, now is not None)
         self.sounding = sounding
         wake_in = None
         if change_at is not None:
@@ -144,9 +154,12 @@ class Unit(UnitFiles):
             start = self.plan.schedule.next_start(now)
             if start is not None:
                 wake_in = _sooner(wake_in, start * 1000 - wall_ms)
+            ends = elsewhere.wake_at(self, now)
+            if ends is not None:
+                wake_in = _sooner(wake_in, ends * 1000 - wall_ms)
         if top != self.top:
             self.top = top
-            self.pattern = sounds.BY_PRIORITY.get(top)
+            self.pattern = sounds.BY_SOUND.get(top)
             self.pattern_started = self.uptime
         pattern, started = self.pattern, self.pattern_started
         if self.readout is not None:
@@ -158,7 +171,9 @@ class Unit(UnitFiles):
             self._output(0, False)
             return wake_in
         freq, led, change = sounds.play(pattern, self.uptime - started)
-        self._output(freq, led)
+        # the motor runs every alarm's rhythm; chirps and readouts too for a hearing-impaired patient
+        feel = pattern is self.pattern or (self.plan is not None and self.plan.hearing_impaired)
+        self._output(freq, led, pattern.loud, feel)
         if change is None and pattern is not self.pattern and self.pattern is not None:
             change = 1  # a readout just ended: resume the alarm
         return _sooner(wake_in, change)
@@ -167,13 +182,18 @@ class Unit(UnitFiles):
         """A one-off sound (chirp, readout, test) over whatever sounds now."""
         self.readout = (pattern, self.uptime)
 
-    def _output(self, freq, led):
-        if freq != self.buzzer_hz:
-            self.hal.buzzer(freq)
+    def _output(self, freq, led, loud=False, feel=False):
+        if freq != self.buzzer_hz or (freq and loud != self.buzzer_loud):
+            self.hal.buzzer(freq, loud)
             self.buzzer_hz = freq
+            self.buzzer_loud = loud
         if led != self.led_on:
             self.hal.led(led)
             self.led_on = led
+        motor = self.motor and feel and freq > 0
+        if motor != self.motor_on:
+            self.hal.vibration(motor)
+            self.motor_on = motor
 
     def _log_changes(self, active):
         ids = [cid for cid, _ in active]
@@ -185,8 +205,9 @@ class Unit(UnitFiles):
         for cid in ids:
             if cid not in self.active_ids:
                 self.log_event({"e": "raised", "c": cid})
+        stood_in = elsewhere.in_force(self, self.now_s())  # not resolved: the patient said refilled elsewhere
         for cid in self.active_ids:
-            if cid not in ids and kind_of(cid) != REMINDER:
+            if cid not in ids and kind_of(cid) != REMINDER and not (stood_in and kind_of(cid) in REFILL_CONDITIONS):
                 self.log_event({"e": "resolved", "c": cid})
         self.active_ids = ids
 
@@ -208,13 +229,21 @@ class Unit(UnitFiles):
             if request is not None and request.what == "reset":
                 self.request = None  # a short press cancels a factory reset
                 self.log_event({"e": "factory_reset_cancelled"})
+            elif request is not None and request.what == "elsewhere":
+                self.request = None  # ...and a "refilled elsewhere?" question
             self.acknowledge()
+            self._count_short(pressed_at)
         elif kind == button.LONG:
+            self.shorts = None
             if request is not None and request.what == "pair" and request.confirmed_by(pressed_at) \
                     and self.service is not None:
                 self.request = None
                 self.service.confirm_pairing()
                 self.play_once(sounds.BOOT_CHIRP)
+            elif request is not None and request.what == "elsewhere" and request.confirmed_by(pressed_at):
+                self.request = None
+                elsewhere.start(self, self.now_s())
+                self.play_once(sounds.CONFIRM_CHIRP)
             else:
                 self._read_out_status()
         elif kind == button.HOLD:
@@ -226,6 +255,24 @@ class Unit(UnitFiles):
                                               "reset")
                 self.play_once(sounds.RESET_CHIRP)
                 self.log_event({"e": "factory_reset_armed"})
+
+    def _count_short(self, pressed_at):
+        """Three short presses in a row ask "refilled elsewhere?" (elsewhere.py)."""
+        began = self.uptime - self.hal.ticks_diff(self.hal.ticks_ms(), pressed_at)
+        count, first = self.shorts if self.shorts is not None else (0, began)
+        if began - first > elsewhere.PRESSES_WITHIN_MS:
+            count, first = 0, began
+        count += 1
+        self.shorts = (count, first)
+        if count < elsewhere.PRESSES:
+            return
+        self.shorts = None
+        if self.plan is None or self.now_s() is None or self.request is not None:
+            return  # nothing to stand in for, or something else waits for a press
+        self.request = button.Request(self, sounds.ELSEWHERE_CHIRP.length_ms, elsewhere.CONFIRM_WINDOW_MS,
+                                      "elsewhere")
+        self.play_once(sounds.ELSEWHERE_CHIRP)
+        self.log_noise({"e": "elsewhere_asked"})
 
     def acknowledge(self):
         """Acknowledge what sounds now (a short press, or remotely); the ids."""
@@ -247,8 +294,9 @@ class Unit(UnitFiles):
     def _read_out_status(self):
         from pumpwatch import readout
 
-        due = None if self.plan is None else self.plan.refill_due_at
-        pattern = readout.pattern_for(self.now_s(), due)
+        plan = self.plan
+        due = None if plan is None else plan.refill_due_at
+        pattern = readout.pattern_for(self.now_s(), due, None if plan is None else plan.implant_eri_at)
         self.play_once(pattern)
         self.log_noise({"e": "readout", "pattern": pattern.name})
 

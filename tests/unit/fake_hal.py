@@ -20,12 +20,16 @@ from pumpwatch.events import EVENT_BUTTON, EVENT_SERIAL, EVENT_TIMEOUT  # noqa: 
 class FakeHAL(HAL):
     board = "fake"
 
-    def __init__(self, root, wall_s: int | None = 1_795_000_000, ticks: int = TICKS_PERIOD - 5000):
+    def __init__(self, root, wall_s: int | None = 1_795_000_000, ticks: int = TICKS_PERIOD - 5000,
+                 vibration: bool = False):
         self.root = str(root).rstrip("/") + "/"
         os.makedirs(self.root, exist_ok=True)
         self.ticks = ticks
         self.wall_ms = None if wall_s is None else wall_s * 1000
         self.buzz = []  # (ticks, Hz)
+        self.loud = []  # (ticks, Hz, loud)
+        self.motor_fitted = vibration
+        self.motor = []  # (ticks, on)
         self.leds = []
         self.down = False
         self.changed = 0
@@ -55,8 +59,15 @@ class FakeHAL(HAL):
         return self.ticks
 
     # interface
-    def buzzer(self, hz):
+    def buzzer(self, hz, loud=False):
         self.buzz.append((self.ticks, hz))
+        self.loud.append((self.ticks, hz, loud))
+
+    def has_vibration(self):
+        return self.motor_fitted
+
+    def vibration(self, on):
+        self.motor.append((self.ticks, on))
 
     def led(self, on):
         self.leds.append((self.ticks, on))

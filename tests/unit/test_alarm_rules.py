@@ -7,7 +7,8 @@ import pytest
 from pumpwatch import readout, sounds
 from pumpwatch.alarm_policy import DONE, ESCALATE_AFTER_HIGH_RISK_S, ESCALATE_AFTER_S, HIGH_PAUSE_S, \
     MEDIUM_PAUSE_HIGH_RISK_S, MEDIUM_PAUSE_S, AlarmPolicy
-from pumpwatch.conditions import EMPTY, LOW_RESERVOIR, TIME_UNKNOWN, Schedule, reminder_id
+from pumpwatch.conditions import (BATTERY_LOW, EMPTY, LOW_RESERVOIR, NO_SETTINGS, SAFE_MODE, SETTINGS_REJECTED,
+                                  STORAGE_CORRUPT, TIME_UNKNOWN, Schedule, reminder_id)
 from pumpwatch.sounds import HIGH, MEDIUM
 
 
@@ -74,7 +75,7 @@ def test_a_short_press_finishes_a_reminder_and_pauses_medium_for_hours_and_high_
     policy = AlarmPolicy()
     active = [(reminder_id(3), 100), (LOW_RESERVOIR, 100), (EMPTY, 100)]
     top, sounding, _ = policy.sounding(active, {}, 200)
-    assert top == HIGH and len(sounding) == 3
+    assert top == sounds.SOUND_HIGH and len(sounding) == 3
     acks = policy.acknowledge(sounding, {}, 200)
     assert acks[reminder_id(3)] == DONE
     assert acks[LOW_RESERVOIR] == 200 + MEDIUM_PAUSE_S
@@ -91,25 +92,34 @@ def test_a_pause_never_silences_a_new_condition():
     assert sounding == [(EMPTY, HIGH)]
 
 
-def test_an_unacknowledged_medium_condition_escalates():
+def test_an_unacknowledged_refill_alarm_becomes_the_strong_medium_never_the_high_sound():
     policy = AlarmPolicy()
-    top, _, change = policy.sounding([(LOW_RESERVOIR, 0)], {}, 10)
-    assert top == MEDIUM and change == ESCALATE_AFTER_S
-    assert policy.sounding([(LOW_RESERVOIR, 0)], {}, ESCALATE_AFTER_S)[0] == HIGH
+    top, sounding, change = policy.sounding([(LOW_RESERVOIR, 0)], {}, 10)
+    assert top == sounds.SOUND_MEDIUM and change == ESCALATE_AFTER_S
+    top, sounding, _ = policy.sounding([(LOW_RESERVOIR, 0)], {}, ESCALATE_AFTER_S)
+    assert top == sounds.SOUND_STRONG and sounding == [(LOW_RESERVOIR, MEDIUM)]
+    assert policy.sounding([(LOW_RESERVOIR, 0)], {}, 30 * 86400)[0] == sounds.SOUND_STRONG
     # after a pause it escalates again only if ignored again
     acks = {LOW_RESERVOIR: 5000}
-    assert policy.sounding([(LOW_RESERVOIR, 0)], acks, 5001)[0] == MEDIUM
+    assert policy.sounding([(LOW_RESERVOIR, 0)], acks, 5001)[0] == sounds.SOUND_MEDIUM
 
 
 def test_high_withdrawal_risk_pauses_less_and_escalates_sooner():
     policy = AlarmPolicy(high_risk=True)
     assert policy.acknowledge([(LOW_RESERVOIR, MEDIUM)], {}, 0)[LOW_RESERVOIR] == MEDIUM_PAUSE_HIGH_RISK_S
-    assert policy.sounding([(LOW_RESERVOIR, 0)], {}, ESCALATE_AFTER_HIGH_RISK_S)[0] == HIGH
+    assert policy.sounding([(LOW_RESERVOIR, 0)], {}, ESCALATE_AFTER_HIGH_RISK_S)[0] == sounds.SOUND_STRONG
     assert ESCALATE_AFTER_HIGH_RISK_S < ESCALATE_AFTER_S
 
 
-def test_faults_are_medium():
-    assert AlarmPolicy().sounding([(TIME_UNKNOWN, 0)], {}, 1)[0] == MEDIUM
+def test_the_units_own_faults_play_the_technical_sound_and_never_escalate():
+    for fault in (TIME_UNKNOWN, BATTERY_LOW, NO_SETTINGS, SETTINGS_REJECTED, STORAGE_CORRUPT, SAFE_MODE):
+        top, sounding, change = AlarmPolicy(high_risk=True).sounding([(fault, 0)], {}, 86400)
+        assert (top, sounding, change) == (sounds.SOUND_TECHNICAL, [(fault, MEDIUM)], None)
+
+
+def test_a_refill_alarm_outranks_a_unit_fault():
+    top, _, _ = AlarmPolicy().sounding([(BATTERY_LOW, 0), (LOW_RESERVOIR, 0)], {}, 10)
+    assert top == sounds.SOUND_MEDIUM
 
 
 def test_only_the_latest_reminder_is_active_and_not_once_the_reservoir_is_low():

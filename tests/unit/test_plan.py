@@ -19,15 +19,22 @@ def _starts(doc):
 
 
 def test_plan_lists_reminders_low_reservoir_overdue_and_empty():
-    starts = _starts(DOC)
+    doc = copy.deepcopy(DOC)
+    doc["alarms"] = {"day_start": "07:00", "day_end": "23:30"}
+    starts = _starts(doc)
     assert set(starts) == {"reminder:7", "low_reservoir", "refill_overdue", "empty"}
     # 7 days before the clinical due date (3 days before the pump's alarm, flow tolerance 3 %)
     assert starts["reminder:7"] == "2027-02-05T23:00:00Z"
 
 
+def test_a_reminder_set_for_the_night_waits_for_the_day_window():
+    assert _starts(DOC)["reminder:7"] == "2027-02-06T08:00:00Z"  # 23:00 is after the default 21:00
+
+
 def test_quiet_hours_move_a_reminder_to_their_end_but_not_alarms():
     doc = copy.deepcopy(DOC)
     doc["reminders"]["quiet_hours"] = {"start": "22:00", "end": "07:30"}
+    doc["alarms"] = {"day_start": "07:00"}
     quiet = _starts(doc)
     assert quiet["reminder:7"] == "2027-02-06T07:30:00Z"
     assert quiet["low_reservoir"] == _starts(DOC)["low_reservoir"]

@@ -1,0 +1,64 @@
+"""Refilled somewhere else: the patient's way out of alarms the unit can no longer know are true.
+
+Owns the refilled-elsewhere period (docs/alarms.md).  A patient refilled at an
+emergency department or another clinic, whose unit was not synced, tells the
+unit with three short presses and then, after its "refilled elsewhere?"
+chirp, one long press (button.py, unit.py).  For at most 7 days the refill
+conditions (reminders, low reservoir, overdue, empty) are replaced by one
+technical reminder, "get the unit synced", sounded once a day inside the day
+window; it is logged.  Then the alarms come back.  New settings from a sync
+end it (bootsettings.apply).  The period is kept in the state record
+(Unit.save_state) and never outlasts 7 days from "now", however the clock moves.
+"""
+
+from pumpwatch.conditions import REFILL_CONDITIONS, SYNC_NEEDED, kind_of
+
+try:
+    from micropython import const  # type: ignore  # the stand-in below differs in signature only
+except ImportError:  # CPython
+    def const(x):  # CPython stand-in for the compiler built-in
+        return x
+
+LASTS_S = const(7 * 86400)
+PRESSES = const(3)  # short presses in a row that ask "refilled elsewhere?"
+PRESSES_WITHIN_MS = const(4000)
+CONFIRM_WINDOW_MS = const(30000)
+
+
+def in_force(unit, now):
+    period = unit.elsewhere
+    return period is not None and now is not None and period[0] <= now < period[1]
+
+
+def replace(unit, found, now):
+    """The active conditions with the refill ones replaced by "get the unit synced"."""
+    if not in_force(unit, now):
+        return found
+    kept = [(cid, since) for cid, since in found if kind_of(cid) not in REFILL_CONDITIONS]
+    kept.append((SYNC_NEEDED, unit.elsewhere[0]))
+    return kept
+
+
+def start(unit, now):
+    """The patient confirmed a refill elsewhere at `now` (wall seconds)."""
+    unit.elsewhere = (now, now + LASTS_S)
+    for cid in list(unit.acks):
+        if kind_of(cid) == SYNC_NEEDED:
+            del unit.acks[cid]
+    unit.save_state()
+    unit.log_event({"e": "refilled_elsewhere", "until": now + LASTS_S})
+
+
+def cap(period, now):
+    """A kept period, ended if it is over and never longer than 7 days from `now`."""
+    if period is None or now is None:
+        return period
+    since, until = period
+    if until <= now:
+        return None
+    return (min(since, now), min(until, now + LASTS_S))
+
+
+def wake_at(unit, now):
+    """When the period ends (the alarms come back), or None."""
+    return unit.elsewhere[1] if in_force(unit, now) else None
