@@ -1,6 +1,6 @@
 """Safe mode: what runs when the unit keeps crashing.  Never silent.
 
-Owns the smallest possible loop: sound the medium fault alarm, flash the LED,
+Owns the smallest possible loop: sound the technical alarm (the unit needs attention), flash the LED,
 let a short press pause it for 15 minutes, feed the watchdog.  It imports
 nothing but the sound patterns, so a broken settings file or a bug in the
 monitor cannot take it down too.  Ctrl-C stays disabled (main.py turned it
@@ -57,11 +57,11 @@ class SafeMode:
             self.paused_until = None
             self.started = now
         elapsed = hal.ticks_diff(now, self.started)
-        repeat = sounds.MEDIUM_ALARM.repeat_ms
+        repeat = sounds.TECHNICAL_ALARM.repeat_ms
         if elapsed > 1000 * repeat:  # keep the difference far from the tick wrap (2**29 ms)
             self.started = hal.ticks_add(self.started, elapsed - elapsed % repeat)
             elapsed %= repeat
-        freq, led, change = sounds.play(sounds.MEDIUM_ALARM, elapsed)
+        freq, led, change = sounds.play(sounds.TECHNICAL_ALARM, elapsed)
         hal.buzzer(freq)
         hal.led(led)
         return change

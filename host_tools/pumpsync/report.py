@@ -93,12 +93,32 @@ def forecast_text(forecast: Forecast, warnings: list[str], zone: str | None = No
     reminders = [f"{at(t)}  {days} day{'' if days == 1 else 's'} before due" for t, days in forecast.reminders]
     if forecast.appointment_reminder_at is not None:
         reminders.append(f"{at(forecast.appointment_reminder_at)}  the appointment is tomorrow")
+    for t, days in forecast.implant_reminders:
+        reminders.append(f"{at(t)}  implant battery: {days} days before its replacement indicator")
     for i, line in enumerate(sorted(reminders)):
         lines.append(f"  {'the unit reminds' if i == 0 else '':20}{line}")
+    lines.extend(alarm_lines(forecast, zone))
     if warnings:
         lines.append("")
         lines.extend(f"WARNING {w}" for w in warnings)
     return "\n".join(lines)
+
+
+def alarm_lines(forecast: Forecast, zone: str | None = None) -> list[str]:
+    """When each alarm first sounds, where the day window holds one back (the unit's own rule)."""
+    from pumpwatch.descriptions import DESCRIPTION
+    from pumpwatch.conditions import kind_of
+    days = forecast.days
+    lines = [f"  {'day window':20}{timecalc.format_hhmm(days.start)}-{timecalc.format_hhmm(days.end)} local: "
+             "forecasts a day or more before empty sound only then"]
+    for alarm in forecast.alarm_instants():
+        kind = kind_of(alarm["condition"])
+        if kind not in ("low_reservoir", "refill_overdue", "empty") or alarm["starts_at"] == alarm["sounds_at"]:
+            continue
+        starts, sounds = timecalc.parse_iso(alarm["starts_at"]), timecalc.parse_iso(alarm["sounds_at"])
+        lines.append(f"  {'':20}{DESCRIPTION[kind].split(':')[0]}: reached {when(forecast, starts, zone)}, "
+                     f"sounds {when(forecast, sounds, zone)}")
+    return lines
 
 
 def programmer_lines(forecast: Forecast, zone: str | None = None) -> list[str]:

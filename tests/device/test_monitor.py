@@ -15,7 +15,7 @@ from pumpwatch.conditions import PRIORITY, Schedule, kind_of
 from pumpwatch.plan import condition_starts
 
 from serial_helpers import pair
-from sound_helpers import ALARM_TONES, sound_starts
+from sound_helpers import ALARM_TONES, pattern_for, sound_starts, sounding_instants
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SHORT_CYCLE = EXAMPLES / "partial-refill.json"  # runs low in ~4 days: a whole cycle in ~1.5 s
@@ -36,14 +36,14 @@ def _burst_at(buzzer, start_ms, pattern):
 
 def test_a_full_refill_cycle_sounds_each_condition_at_its_instant_with_its_pattern(tmp_path, hardware_free):
     result = scenario.run_cycle(tmp_path / "unit", SHORT_CYCLE, ack_after_s=30)
-    starts = condition_starts(result.forecast.prescription, result.forecast)
+    starts = sounding_instants(result.forecast)
     heard = sound_starts(result.buzzer)
     for at, cid in starts:
         if at > result.ended:
             continue
         onset = min((t for t in heard if abs(t - at) <= 1), default=None)
         assert onset is not None, f"{cid} did not sound at {at}"
-        pattern = sounds.BY_PRIORITY[PRIORITY[kind_of(cid)]]
+        pattern = pattern_for(cid)
         burst = _burst_at(result.buzzer, int(onset * 1000), pattern)
         assert burst == [(hz, ms) for hz, ms in pattern.segments], cid
     assert {kind_of(cid) for when, cid in starts if when <= result.ended} >= {"reminder", "low_reservoir", "empty"}
@@ -53,7 +53,8 @@ def test_each_press_silences_at_once_and_the_pause_follows_the_priority(tmp_path
     result = scenario.run_cycle(tmp_path / "unit", SHORT_CYCLE, ack_after_s=30)
     acks = [e for e in result.log if e["e"] == "ack"]
     assert len(acks) == len(result.patient.presses) >= 5
-    starts = sorted(at for at, _ in condition_starts(result.forecast.prescription, result.forecast))
+    starts = sorted(at for at, _ in sounding_instants(result.forecast))
+    policy = AlarmPolicy(result.forecast.prescription.high_withdrawal_risk, result.forecast.days)
     heard = sound_starts(result.buzzer)
     for ack, press in zip(acks, result.patient.presses):
         release_ms = round((press.at + 0.150) * 1000)
@@ -61,9 +62,10 @@ def test_each_press_silences_at_once_and_the_pause_follows_the_priority(tmp_path
         assert state_at_release == 0  # silent the moment the button is released
         for cid, until in zip(ack["c"], ack["until"]):
             priority = PRIORITY[kind_of(cid)]
-            expected = {sounds.LOW: DONE, sounds.MEDIUM: ack["t"] + MEDIUM_PAUSE_S,
-                        sounds.HIGH: ack["t"] + HIGH_PAUSE_S}[priority]
-            assert until == expected, cid
+            nominal = {sounds.LOW: DONE, sounds.MEDIUM: ack["t"] + MEDIUM_PAUSE_S,
+                       sounds.HIGH: ack["t"] + HIGH_PAUSE_S}[priority]
+            assert until == policy.paused_until(cid, ack["t"]), cid
+            assert until == nominal or policy.days.sounds_at(nominal) == until, cid  # or moved into the day
         # the next sound is the end of the shortest pause, or a new condition, whichever first
         resume = min([u for u in ack["until"] if u > 0] + [s for s in starts if s > ack["t"]], default=None)
         following = [t for t in heard if t * 1000 > release_ms]
@@ -121,7 +123,7 @@ def test_a_power_cut_at_every_flash_write_loses_nothing_completed(tmp_path, hard
             # and what is due by now sounds
             plan_starts = condition_starts(forecast.prescription, forecast)
             now = int(emu.now()) - 5
-            top, _, _ = AlarmPolicy().sounding(Schedule(plan_starts).active(now), acks, now)
+            top, _, _ = AlarmPolicy(days=forecast.days).sounding(Schedule(plan_starts).active(now), acks, now)
             alarm_after_boot = [hz for t, hz in emu.buzzer_log() if t >= cut_time * 1000 and hz in ALARM_TONES]
             assert bool(alarm_after_boot) == (top > 0), (cut_at, top)
         finally:

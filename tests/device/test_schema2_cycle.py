@@ -23,7 +23,7 @@ from pumpwatch import sounds, timecalc
 from pumpwatch.conditions import PRIORITY, kind_of
 
 from printout import with_printout
-from sound_helpers import sound_starts
+from sound_helpers import pattern_for, sound_starts
 
 REFILL = "2026-11-20T10:30:00Z"
 
@@ -72,8 +72,11 @@ def test_a_synced_schema_2_unit_sounds_at_the_instants_forecast_json_lists(tmp_p
     assert listed["programmer_check"]["ok"] is True
     expected = [(timecalc.parse_iso(r["at"]), "reminder:%d" % r["days_before"]) for r in listed["reminders"]]
     expected.append((timecalc.parse_iso(listed["appointment_reminder_at"]), "reminder:appointment"))
-    expected.append((timecalc.parse_iso(listed["warning_at"]), "low_reservoir"))  # the higher warning volume
+    sounds_at = {a["condition"]: timecalc.parse_iso(a["sounds_at"]) for a in listed["alarms"]}
+    assert {a["condition"]: a["starts_at"] for a in listed["alarms"]}["low_reservoir"] == listed["warning_at"]
+    expected.append((sounds_at["low_reservoir"], "low_reservoir"))  # the higher warning volume, in the day
     expected.append((timecalc.parse_iso(listed["empty_at"]), "empty"))
+    started = {"low_reservoir": timecalc.parse_iso(listed["warning_at"])}
     assert len(listed["reminders"]) >= 2  # high risk adds 21 and 28 days, before the refill: not listed
 
     result = scenario.run_cycle(tmp_path / "unit", path, ack_after_s=30, via_pumpsync=True)
@@ -82,13 +85,13 @@ def test_a_synced_schema_2_unit_sounds_at_the_instants_forecast_json_lists(tmp_p
         assert at <= result.ended
         onset = [t for t in heard if abs(t - at) <= 1]
         assert onset, f"{cid} did not sound at {timecalc.format_iso(at)}"
-        pattern = sounds.BY_PRIORITY[PRIORITY[kind_of(cid)]]
+        pattern = pattern_for(cid)
         played = [hz for t, hz in result.buzzer if onset[0] * 1000 <= t <= onset[0] * 1000 + pattern.length_ms]
         assert set(hz for hz, _ in pattern.segments if hz) <= set(played), cid
     raised = [(e["t"], e["c"]) for e in result.log if e["e"] == "raised"]
     for at, cid in expected:
         # two reminders due at one instant sound once, and the log names one of them
-        same_instant = [c for t, c in raised if t == at and kind_of(c) == kind_of(cid)]
+        same_instant = [c for t, c in raised if t == started.get(cid, at) and kind_of(c) == kind_of(cid)]
         assert cid in same_instant or (kind_of(cid) == "reminder" and same_instant), \
             (timecalc.format_iso(at), cid, raised)
     settings_events = [e for e in result.log if e["e"] == "settings"]
