@@ -95,15 +95,21 @@ def factory_reset(service, args):
 
 
 def alarm_test(service, args):
-    """One burst of an alarm pattern, so the patient learns what it sounds like."""
-    priority = args.get("priority", "high")
-    for level in sounds.BY_PRIORITY:
-        pattern = sounds.BY_PRIORITY[level]
-        if pattern.name == priority:
-            service.unit.play_once(sounds.Pattern(pattern.name, pattern.segments, None, pattern.led))
-            service.unit.log_event({"e": "alarm_test", "priority": priority})
-            return {"priority": priority}
-    raise ValueError('priority: "low", "medium" or "high"')
+    """One burst of an alarm pattern, so the patient learns what it sounds like.
+    args: pattern (a name of sounds.ALARMS: high, strong, medium, technical,
+    low), or the older priority (low, medium, high); default high.
+    Replies the pattern and the burst's length in ms (when it has ended)."""
+    if "pattern" in args:
+        field, allowed = "pattern", sounds.ALARMS
+    else:
+        field, allowed = "priority", (sounds.HIGH_ALARM, sounds.MEDIUM_ALARM, sounds.LOW_ALARM)
+    name = args.get(field, "high")
+    for p in allowed:
+        if p.name == name:
+            service.unit.play_once(sounds.Pattern(p.name, p.segments, None, p.led, loud=p.loud))
+            service.unit.log_event({"e": "alarm_test", "pattern": name})
+            return {"pattern": name, "ms": p.length_ms}
+    raise ValueError("%s: one of %s" % (field, ", ".join(['"%s"' % p.name for p in allowed])))
 
 
 def refill(service, args):

@@ -106,18 +106,42 @@ def cmd_simulate(args) -> int:
     return EXIT_OK
 
 
+def cmd_alarm_preview(args) -> int:
+    from pathlib import Path
+
+    from pumpwatch import sounds
+
+    from pumpsync import alarm_words, wav_preview
+
+    folder = Path(args.wav)
+    patterns = [p for p in sounds.ALARMS if args.pattern in ("all", p.name)]
+    targets = [folder / wav_preview.file_name(p) for p in patterns] + [folder / "README.txt"]
+    existing = [str(t) for t in targets if t.exists()]
+    if existing and not args.force:
+        raise UsageError(f"{', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}: nothing was "
+                         "written (add --force to overwrite)")
+    folder.mkdir(parents=True, exist_ok=True)
+    for pattern, target in zip(patterns, targets):
+        seconds = wav_preview.write_wav(pattern, target)
+        print(f"{target}  {seconds:.1f} s  ({alarm_words.WORDS[pattern.name].title})")
+    targets[-1].write_text(alarm_words.readme_text(), encoding="utf-8")
+    print(f"{targets[-1]}  what each sound means")
+    return EXIT_OK
+
+
 def _unit_options() -> argparse.ArgumentParser:
     shared = argparse.ArgumentParser(add_help=False)
     shared.add_argument("--port", required=True, metavar="PORT",
                         help="the unit's serial port (e.g. /dev/ttyACM0, COM4), or 'auto' for the one unit plugged in")
     shared.add_argument("--keystore", metavar="PATH", help="file of per-unit keys (default: in your config folder)")
     shared.add_argument("--db", metavar="PATH", help="the sync history database (default: in your data folder)")
-    shared.add_argument("--timeout", type=float, default=5.0, metavar="S", help="seconds to wait for the unit")
+    shared.add_argument("--timeout", type=float, default=5.0, metavar="S",
+                        help="seconds to wait for the unit's answer (default 5)")
     return shared
 
 
 def _add_unit_commands(commands):
-    from pumpsync import sync_checks, unit_commands as uc
+    from pumpsync import alarm_words, sync_checks, unit_commands as uc
 
     shared = _unit_options()
 
@@ -189,12 +213,32 @@ def _add_unit_commands(commands):
                             description="Revoke a computer's key on the unit (it can no longer change it).")
     p.add_argument("name", help="the computer's name, as `pumpsync keys list` shows it")
     p.set_defaults(handler=uc.cmd_keys_remove)
-    alarm_cmd = commands.add_parser("alarm", help="alarm sounds", description="Play alarm sounds.")
+    alarm_cmd = commands.add_parser("alarm", help="teach the alarm sounds (play them, or write them as WAV files)",
+                                    description="Teach the patient the alarm sounds: play them on the unit, or "
+                                                "write them as WAV files for the patient's phone.")
     alarm_sub = alarm_cmd.add_subparsers(dest="alarm_command", metavar="ACTION", required=True)
-    p = alarm_sub.add_parser("test", parents=[shared], help="play one alarm so the patient learns it",
-                             description="Play one burst of an alarm pattern on the unit.")
-    p.add_argument("priority", nargs="?", default="high", choices=["low", "medium", "high"])
+    pattern_names = alarm_words.names()
+    pattern_help = f"{', '.join(pattern_names)} or all, in that (teaching) order (default: all)"
+    p = alarm_sub.add_parser("test", parents=[shared], help="play the alarms on the unit, with words to read out",
+                             description="For each alarm pattern: print what it sounds like and means, for the "
+                                         "nurse to read out to the patient, then play one burst of it on the unit "
+                                         "and wait until it has ended plus a second.  Recorded in the history.")
+    p.add_argument("pattern", nargs="?", default="all", choices=[*pattern_names, "all"], metavar="PATTERN",
+                   help=pattern_help)
+    p.add_argument("--pause", type=float, default=2.0, metavar="S",
+                   help="more seconds of silence between one pattern and the next (default 2)")
     p.set_defaults(handler=uc.cmd_alarm_test)
+    p = alarm_sub.add_parser("preview", help="write the alarm sounds as WAV files (no unit needed)",
+                             description="Write each alarm pattern as DIR/pumpwatch-<name>.wav (16-bit mono "
+                                         "22050 Hz, two bursts with the real silence between them), from the "
+                                         "same data the unit plays, and DIR/README.txt with what each one means, "
+                                         "for the patient's phone.")
+    p.add_argument("pattern", nargs="?", default="all", choices=[*pattern_names, "all"], metavar="PATTERN",
+                   help=pattern_help)
+    p.add_argument("--wav", required=True, metavar="DIR", help="folder to write to (made if missing; required)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite files already there (default: refuse, naming the file)")
+    p.set_defaults(handler=cmd_alarm_preview)
     p = add("maintenance", uc.cmd_maintenance, "let mpremote in (the unit stops monitoring for a while)",
             "Authenticated request that drops the unit to the MicroPython REPL for deployment with mpremote; "
             "the watchdog brings it back to monitoring after --minutes.")

@@ -20,7 +20,7 @@ from pumpwatch.forecast import Forecast
 from pumpwatch.settings import check as check_settings
 
 from pumpsync import ports as port_lookup
-from pumpsync import report, settings_file, sync_checks
+from pumpsync import alarm_words, report, settings_file, sync_checks
 from pumpsync.client import UnitClient, UnitError, printable
 from pumpsync.history import History
 from pumpsync.keystore import Keystore
@@ -30,6 +30,7 @@ PAIR_WAIT_S = 30
 MAX_CLOCK_JUMP_S = 3 * 3600  # the unit refuses a bigger jump unless the nurse confirms it (clock.py)
 CONFIRM_CLOCK_JUMP = "clock-jump"
 MAX_LOG_PAGES = 2000  # a unit that never says "done" cannot keep us paging
+MAX_BURST_MS = 30_000  # an alarm test burst longer than this is not one of ours: no waiting on it
 
 
 class CommandFailed(Exception):
@@ -499,8 +500,31 @@ def cmd_time_set(args) -> int:
 
 
 def cmd_alarm_test(args) -> int:
-    _write_and_record(args, "alarm_test", {"priority": args.priority}, priority=args.priority)
-    print(f"the unit plays one {args.priority}-priority alarm now")
+    """Teach the sounds: for each pattern, the words to read out, then one burst on
+    the unit; the next one after it has ended, a second and --pause more."""
+    if args.pause < 0 or args.pause > 600:
+        raise CommandFailed(f"--pause: {args.pause} is not between 0 and 600 seconds", bad_input=True)
+    names = alarm_words.names() if args.pattern == "all" else [args.pattern]
+    session = Session(args, need_key=True)
+    try:
+        for number, name in enumerate(names, 1):
+            if number > 1:
+                time.sleep(args.pause)
+            print(f"[{number}/{len(names)}] {name}: {alarm_words.WORDS[name].title}")
+            print(f"  {alarm_words.spoken(name)}", flush=True)
+            result = session.client.write("alarm_test", {"pattern": name})
+            ms = result.get("ms")
+            if result.get("pattern") != name or not isinstance(ms, int) or not 0 < ms <= MAX_BURST_MS:
+                session.history.record("alarm_test", session.unit_id, "failed", pattern=name,
+                                       reason="older firmware")
+                raise CommandFailed(f"the unit did not play the {name} pattern (its firmware is older than this "
+                                    "pumpsync): update it with pumpsync deploy, then test again")
+            session.history.record("alarm_test", session.unit_id, "ok", pattern=name)
+            print(f"  (the unit plays it now: {ms / 1000:.1f} s)", flush=True)
+            time.sleep(ms / 1000 + 1)
+    finally:
+        session.close()
+    print(f"unit {session.unit_id}: {len(names)} alarm sound{'s' if len(names) > 1 else ''} played")
     return 0
 
 

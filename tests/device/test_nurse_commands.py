@@ -17,7 +17,17 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 @pytest.fixture
 def synced_unit(tmp_path):
-    """A unit paired with this computer and synced with simple-continuous.json."""
+    """A unit paired with this computer and synced with simple-continuous.json (virtual time frozen)."""
+    yield from _synced(tmp_path, speed=0)
+
+
+@pytest.fixture
+def live_synced_unit(tmp_path):
+    """The same, its virtual time running at real speed (so the unit plays whole sounds by itself)."""
+    yield from _synced(tmp_path, speed=1)
+
+
+def _synced(tmp_path, speed):
     keystore, db = tmp_path / "keys.json", tmp_path / "history.sqlite"
 
     def run(*args, check=True):
@@ -28,7 +38,7 @@ def synced_unit(tmp_path):
             raise AssertionError(f"{args} -> {result.returncode}\n{result.stdout}\n{result.stderr}")
         return result
 
-    with Emulator(state_dir=tmp_path / "unit", start_time="2026-11-20T10:35:00Z", speed=0) as emu:
+    with Emulator(state_dir=tmp_path / "unit", start_time="2026-11-20T10:35:00Z", speed=speed) as emu:
         emu.advance(2)
         proc = subprocess.Popen([sys.executable, "-m", "pumpsync", "pair", "--port", emu.port, "--keystore",
                                  str(keystore), "--db", str(db)], stdout=subprocess.PIPE, text=True)
@@ -104,6 +114,26 @@ def test_log_download_as_csv_and_since(synced_unit, tmp_path):
     assert {"boot", "paired", "settings", "time_set", "alarm_test"} <= {r["event"] for r in rows}
     later = json.loads(run("log", "--json", "--since", "2030-01-01T00:00:00Z").stdout)
     assert later == []
+
+
+def test_alarm_test_all_reads_out_and_plays_every_alarm_in_teaching_order(live_synced_unit):
+    from pumpsync import alarm_words
+    from pumpwatch import sounds
+
+    run = live_synced_unit
+    before = len(run.emu.buzzer_log())
+    printed = run("alarm", "test", "all", "--pause", "0.2").stdout
+    played = [hz for _, hz in run.emu.buzzer_log()[before:] if hz]
+    assert played == [hz for p in sounds.ALARMS for hz, _ in p.segments if hz]  # each pattern's notes, in order
+    titles = [printed.index(f"{name}: {alarm_words.WORDS[name].title}") for name in alarm_words.names()]
+    assert titles == sorted(titles)
+    assert "go to the emergency department now" in printed and "not your pump" in printed
+    history = subprocess.run([sys.executable, "-m", "pumpsync", "history", "--db", str(run.db), "--json"],
+                             capture_output=True, text=True, check=True).stdout
+    tested = [h["detail"]["pattern"] for h in json.loads(history) if h["kind"] == "alarm_test"]
+    assert sorted(tested) == sorted(alarm_words.names())
+    log = json.loads(run("log", "--json").stdout)
+    assert [e["pattern"] for e in log if e.get("e") == "alarm_test"] == alarm_words.names()
 
 
 def test_port_auto_refuses_to_guess_without_a_recognised_unit(tmp_path):
