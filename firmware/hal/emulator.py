@@ -1,7 +1,9 @@
 """HAL for the emulated unit: its hardware is the emulator's `emuhw` module.
 
 Owns the mapping from the HAL interface to the emulator (host_tools/pumpsync/
-emulator): virtual time, buzzer/LED changes reported to the host, a button
+emulator): virtual time, buzzer (with its loud flag), LED and vibration
+motor changes reported to the host (the motor only if the emulator fitted
+one, and only when it changes), a button
 and a serial port fed by host events, a flash that is a host directory, and a
 watchdog the host enforces.  Sleeping is the emulator's: `run(step)` hands
 `step` over and returns; the emulator calls it once per wake-up.
@@ -31,6 +33,8 @@ class EmulatorHAL(HAL):
         rtc = emuhw.rtc_offset_ms()
         self._rtc_offset_ms = rtc  # None: the clock was lost
         self._inject = None  # a fault the emulator asked to raise in the next step
+        self._has_motor = emuhw.has_vibration()
+        self._vibrating = False
 
     # clock
     def wall_time(self):
@@ -72,8 +76,17 @@ class EmulatorHAL(HAL):
         emuhw.run(wake)
 
     # user interface
-    def buzzer(self, freq_hz):
-        emuhw.emit("buzzer", freq=freq_hz)
+    def buzzer(self, freq_hz, loud=False):
+        emuhw.emit("buzzer", freq=freq_hz, loud=1 if loud and freq_hz else 0)
+
+    def has_vibration(self):
+        return self._has_motor
+
+    def vibration(self, on):
+        on = bool(on)
+        if self._has_motor and on != self._vibrating:
+            self._vibrating = on
+            emuhw.emit("vibration", state=1 if on else 0)
 
     def led(self, on):
         emuhw.emit("led", state=1 if on else 0)
