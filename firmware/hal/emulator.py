@@ -33,8 +33,7 @@ class EmulatorHAL(HAL):
         rtc = emuhw.rtc_offset_ms()
         self._rtc_offset_ms = rtc  # None: the clock was lost
         self._inject = None  # a fault the emulator asked to raise in the next step
-        self._has_motor = emuhw.has_vibration()
-        self._vibrating = False
+        self._motor = 0 if emuhw.has_vibration() else None  # the motor's state 0|1; None: no motor
 
     # clock
     def wall_time(self):
@@ -80,13 +79,13 @@ class EmulatorHAL(HAL):
         emuhw.emit("buzzer", freq=freq_hz, loud=1 if loud and freq_hz else 0)
 
     def has_vibration(self):
-        return self._has_motor
+        return self._motor is not None
 
     def vibration(self, on):
-        on = bool(on)
-        if self._has_motor and on != self._vibrating:
-            self._vibrating = on
-            emuhw.emit("vibration", state=1 if on else 0)
+        state = 1 if on else 0
+        if self._motor is not None and state != self._motor:
+            self._motor = state
+            emuhw.emit("vibration", state=state)
 
     def led(self, on):
         emuhw.emit("led", state=1 if on else 0)

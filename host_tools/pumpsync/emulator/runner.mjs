@@ -1,7 +1,7 @@
 // runner.mjs -- one boot of an emulated PumpWatch unit == one node process.
 //
 //   node runner.mjs --flash DIR --mode main|friendly|raw [--now MS] [--rtc OFFSET_MS] [--battery MV]
-//                   [--heap BYTES] [--window N] [--cook 0|1] [--measure-heap 0|1] [--vibration 0|1]
+//                   [--heap BYTES] [--window N] [--cook 0|1] [--measure-heap 0|1] [--vibration 1]
 //
 // Runs the firmware under the official MicroPython WebAssembly port.  Talks
 // newline-delimited JSON with the parent (host_tools/pumpsync/emulator/board.py,

@@ -15,8 +15,7 @@ import hostlink
 def start():
     """Configure hostlink; return (mode, image name, block size, blocks, progsize)."""
     opts = {"--mode": "main", "--cause": "power_on", "--now": "0", "--rtc": "none", "--battery": "3900",
-            "--measure-heap": "1", "--cut-at-write": "0", "--torn": "0", "--progsize": "256",
-            "--vibration": "0"}
+            "--measure-heap": "1", "--cut-at-write": "0", "--torn": "0", "--progsize": "256"}
     argv = sys.argv
     for i in range(1, len(argv) - 1, 2):
         opts[argv[i]] = argv[i + 1]
@@ -26,7 +25,7 @@ def start():
     hostlink.rtc_offset_ms = None if rtc in ("", "none") else int(rtc)
     hostlink.reset_cause = opts["--cause"].strip()
     hostlink.measure_heap = int(opts["--measure-heap"]) != 0
-    hostlink.vibration = int(opts["--vibration"]) != 0
+    hostlink.vibration = "--vibration" in opts  # given only with a motor (backends.Boot.argv)
     hostlink.cut_at = int(opts["--cut-at-write"])
     hostlink.cut_torn = int(opts["--torn"]) != 0
     _install_kbd_intr()
