@@ -1,7 +1,9 @@
 """HAL for the emulated unit: its hardware is the emulator's `emuhw` module.
 
 Owns the mapping from the HAL interface to the emulator (host_tools/pumpsync/
-emulator): virtual time, buzzer/LED changes reported to the host, a button
+emulator): virtual time, buzzer (with its loud flag), LED and vibration
+motor changes reported to the host (the motor only if the emulator fitted
+one, and only when it changes), a button
 and a serial port fed by host events, a flash that is a host directory, and a
 watchdog the host enforces.  Sleeping is the emulator's: `run(step)` hands
 `step` over and returns; the emulator calls it once per wake-up.
@@ -31,6 +33,7 @@ class EmulatorHAL(HAL):
         rtc = emuhw.rtc_offset_ms()
         self._rtc_offset_ms = rtc  # None: the clock was lost
         self._inject = None  # a fault the emulator asked to raise in the next step
+        self._motor = 0 if emuhw.has_vibration() else None  # the motor's state 0|1; None: no motor
 
     # clock
     def wall_time(self):
@@ -72,8 +75,17 @@ class EmulatorHAL(HAL):
         emuhw.run(wake)
 
     # user interface
-    def buzzer(self, freq_hz):
-        emuhw.emit("buzzer", freq=freq_hz)
+    def buzzer(self, freq_hz, loud=False):
+        emuhw.emit("buzzer", freq=freq_hz, loud=1 if loud and freq_hz else 0)
+
+    def has_vibration(self):
+        return self._motor is not None
+
+    def vibration(self, on):
+        state = 1 if on else 0
+        if self._motor is not None and state != self._motor:
+            self._motor = state
+            emuhw.emit("vibration", state=state)
 
     def led(self, on):
         emuhw.emit("led", state=1 if on else 0)

@@ -1,7 +1,10 @@
 """HAL for real boards, on MicroPython's `machine` module (ESP32 and RP2040).
 
 Owns what both ports share: a PWM buzzer (duty 0 for silence, so no click
-and no re-init), a debounced button on a pin interrupt, the LED, the RTC
+and no re-init; a normal and a loud duty), the optional vibration motor
+(a plain output pin, or PWM to cap its average voltage; off at start and
+whenever the unit goes quiet for a reset or maintenance), a debounced
+button on a pin interrupt, the LED, the RTC
 (with "time valid" = a plausible year, since both boards lose the time on
 power loss), the watchdog (kept fed while the unit sleeps), battery voltage
 through an ADC divider, USB serial through sys.stdin/stdout with select.poll,
@@ -18,6 +21,7 @@ import time
 
 import machine
 import micropython
+from micropython import const
 
 from hal.base import HAL
 from pumpwatch.events import EVENT_BUTTON, EVENT_SERIAL, EVENT_TIMEOUT
@@ -26,6 +30,15 @@ _DEBOUNCE_MS = 20
 _VALID_FROM_YEAR = 2025  # an RTC reading earlier than this was reset by a power loss
 _EPOCH_OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0  # ports with a 2000 epoch
 _RESET_CAUSES = {machine.PWRON_RESET: "power_on", machine.WDT_RESET: "watchdog"}
+_FULL_DUTY = const(65535)
+# The motor's PWM rate when board.json gives a duty but no vibration_pwm_freq.
+# The rotor of a coin (ERM) motor takes tens of ms to change speed, so it
+# runs on the average voltage at any rate above ~100 Hz; the rate decides
+# only what is heard.  Below ~20 kHz the motor's coil sings at the PWM rate
+# on top of the alarm tones, whose pitch and rhythm carry their meaning; at
+# 20 kHz it is silent, and still slow for a 2N2222 or AO3400 switched from a
+# GPIO (~0.2 us to switch in a 50 us period) and within both ports' PWM.
+_VIBRATION_PWM_FREQ = const(20000)
 
 
 def load_config(path="/board.json"):
@@ -40,6 +53,13 @@ class MachineHAL(HAL):
         pwm_pin = machine.Pin(config["buzzer_pin"], machine.Pin.OUT)
         self._pwm = machine.PWM(pwm_pin, freq=1000, duty_u16=0)
         self._duty = config.get("buzzer_duty_u16", 32768)
+        self._loud_duty = config.get("buzzer_loud_duty_u16", 32768)  # 50 %: a square wave's loudest
+        self._motor_pin = None  # the motor switched on/off (no motor: both None)
+        self._motor_pwm = None  # or driven with PWM
+        self._motor_on = 1  # the pin level or PWM duty that runs the motor
+        self._motor_off = 0
+        if config.get("vibration_pin") is not None:
+            self._init_motor(config)
         self._led = machine.Pin(config["led_pin"], machine.Pin.OUT)
         self._led_low = config.get("led_active_low", False)
         self.led(False)
@@ -60,6 +80,20 @@ class MachineHAL(HAL):
             self._adc = machine.ADC(machine.Pin(config["battery_adc_pin"]))
         self._hold_timer = None
         self._random_counter = 0
+
+    def _init_motor(self, config):
+        """The motor's driver (a transistor) on vibration_pin, switched off."""
+        low = config.get("vibration_active_low", False)
+        duty = config.get("vibration_pwm_duty_u16")
+        pin = machine.Pin(config["vibration_pin"], machine.Pin.OUT, value=1 if low else 0)
+        if duty is None:
+            self._motor_on, self._motor_off = (0, 1) if low else (1, 0)
+            self._motor_pin = pin
+            return
+        # active low: "off" is 100 % duty, a steady high on both ports
+        self._motor_on, self._motor_off = (_FULL_DUTY - duty, _FULL_DUTY) if low else (duty, 0)
+        self._motor_pwm = machine.PWM(pin, freq=config.get("vibration_pwm_freq", _VIBRATION_PWM_FREQ),
+                                      duty_u16=self._motor_off)
 
     # button --------------------------------------------------------------
     def _read_button(self):
@@ -142,12 +176,28 @@ class MachineHAL(HAL):
         return machine.Pin(pin, machine.Pin.IN).value() == 1
 
     # user interface -------------------------------------------------------------
-    def buzzer(self, freq_hz):
+    def buzzer(self, freq_hz, loud=False):
         if freq_hz:
             self._pwm.freq(freq_hz)
-            self._pwm.duty_u16(self._duty)
+            self._pwm.duty_u16(self._loud_duty if loud else self._duty)
         else:
             self._pwm.duty_u16(0)
+
+    def has_vibration(self):
+        return self._motor_pin is not None or self._motor_pwm is not None
+
+    def vibration(self, on):
+        level = self._motor_on if on else self._motor_off
+        if self._motor_pwm is not None:
+            self._motor_pwm.duty_u16(level)
+        elif self._motor_pin is not None:
+            self._motor_pin.value(level)
+
+    def _quiet(self):
+        """Buzzer silent and motor stopped: nothing may keep sounding or
+        shaking through a reset or in maintenance."""
+        self.buzzer(0)
+        self.vibration(False)
 
     def led(self, on):
         self._led.value(1 if bool(on) != self._led_low else 0)
@@ -185,7 +235,7 @@ class MachineHAL(HAL):
         """Stop the loop (main.py ends: the REPL) and keep the watchdog fed for
         `ms` from a timer; then it resets the unit back to monitoring."""
         micropython.kbd_intr(3)
-        self.buzzer(0)
+        self._quiet()
         until = time.ticks_add(time.ticks_ms(), ms)
         wdt = self._wdt
 
@@ -198,6 +248,7 @@ class MachineHAL(HAL):
         self.stopping = True
 
     def reset(self):
+        self._quiet()  # not left to the reset: the motor would run through the 100 ms below
         time.sleep_ms(100)  # let the last reply leave the USB or UART buffer first
         machine.reset()
 

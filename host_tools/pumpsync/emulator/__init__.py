@@ -3,10 +3,18 @@
 Owns the control API the tests, benchmarks and `pumpsync emulate` use:
 
     with Emulator(state_dir=path, start_time="2026-11-20T10:30:00Z", speed=1.0,
-                  backend="wasm" | "unix", heap_kb=128, compiled=None) as emu:
+                  backend="wasm" | "unix", heap_kb=128, compiled=None, vibration=False) as emu:
         emu.port, emu.now(), emu.advance(s), emu.press(ms=150), emu.power_cut(),
-        emu.boot(), emu.buzzer_log(), emu.led_log(), emu.stats(),
-        emu.read_flash(path), emu.list_flash(path)
+        emu.boot(), emu.buzzer_log(), emu.buzzer_loud_log(), emu.led_log(),
+        emu.vibration_log(), emu.stats(), emu.read_flash(path), emu.list_flash(path)
+
+`vibration=True` fits the unit with a vibration motor (hal.has_vibration()
+is then true, on every boot of this Emulator).  The logs, each entry at a
+change, in virtual ms: buzzer_log() [(ms, Hz)], 0 Hz = silent;
+buzzer_loud_log() [(ms, Hz, loud)], the same entries with the loud-duty
+flag (1 = loud, never for silence); vibration_log() [(ms, 0|1)], the motor
+stopped / running.  A power loss silences the buzzer and stops the motor in
+the logs.
 
 and the unit's virtual clock: while nobody drives it, virtual time runs at
 `speed` x real time (0 freezes it), so a client on `port` sees a live unit;
@@ -52,7 +60,8 @@ def install_firmware(flash_dir: Path, source: Path = FIRMWARE_DIR, compiled: boo
 class Emulator:
     def __init__(self, state_dir, start_time: str | int | float | None = None, speed: float = 1.0,
                  rtc_backup: bool = True, battery_mv: int = 3900, measure_heap: bool = True,
-                 backend: str = "wasm", heap_kb: int = 128, compiled: bool | None = None):
+                 backend: str = "wasm", heap_kb: int = 128, compiled: bool | None = None,
+                 vibration: bool = False):
         """state_dir: the unit's persistent state (flash, RTC); created if missing.
         start_time: virtual UTC time at start (ISO text or epoch seconds; default now).
         speed: virtual seconds per real second while not advancing (0 = frozen).
@@ -60,7 +69,8 @@ class Emulator:
         models a bare RP2040, whose time is unknown after power loss.
         backend: "wasm" (default) or "unix" (a real heap of `heap_kb` KB, a
         littlefs flash).  compiled: a new state_dir gets the .mpy build
-        (default for unix) or the sources (default for wasm)."""
+        (default for unix) or the sources (default for wasm).
+        vibration: the unit has a vibration motor (on every boot)."""
         if speed < 0:
             raise EmulatorError("speed must be 0 or more")
         self.state_dir = Path(state_dir).resolve()
@@ -79,6 +89,7 @@ class Emulator:
         self.rtc_backup = rtc_backup
         self.battery_mv = battery_mv
         self.measure_heap = measure_heap
+        self.vibration = vibration
         self._lock = threading.RLock()
         self._clock_ms = start_ms
         self._anchor_real = time.monotonic()
@@ -242,9 +253,21 @@ class Emulator:
         with self._lock:
             return list(self._record.buzzer)
 
+    def buzzer_loud_log(self) -> list[tuple[int, int, int]]:
+        """[(virtual ms, frequency Hz, loud 0|1)] at every change: buzzer_log()
+        with the loud duty's flag (1 only while sounding loud)."""
+        with self._lock:
+            return list(self._record.buzzer_loud)
+
     def led_log(self) -> list[tuple[int, int]]:
         with self._lock:
             return list(self._record.led)
+
+    def vibration_log(self) -> list[tuple[int, int]]:
+        """[(virtual ms, 1 running | 0 stopped)] at every change of the motor
+        ([] on a unit without one)."""
+        with self._lock:
+            return list(self._record.vibration)
 
     def events(self) -> list[dict]:
         """Every other message the unit's hardware reported (rtc, wdt, resets...)."""
@@ -488,7 +511,7 @@ class Emulator:
             cut = max(1, self._cut_at_write - self._stats["flash_writes"])
         boot = backends.Boot(mode=mode, cause=cause, now_ms=self._clock_ms, rtc_offset_ms=self._rtc_offset_ms,
                              battery_mv=self.battery_mv, measure_heap=self.measure_heap, cut_at_write=cut,
-                             torn=self._cut_torn)
+                             torn=self._cut_torn, vibration=self.vibration)
         self._runner = RunnerProcess(self._backend.command(boot), mode, self._dir.runner_log,
                                      cwd=self._backend.cwd)
         self._state = "busy"

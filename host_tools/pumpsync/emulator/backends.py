@@ -44,12 +44,16 @@ class Boot:
     measure_heap: bool
     cut_at_write: int  # 0: no power cut armed
     torn: bool
+    vibration: bool = False  # a vibration motor is fitted
 
     def argv(self) -> list[str]:
+        """The options; --vibration only on a unit with a motor, so a unit without
+        one boots with the very command line it had before motors existed."""
         return ["--mode", self.mode, "--cause", self.cause, "--cut-at-write", str(self.cut_at_write),
                 "--torn", "1" if self.torn else "0", "--now", str(self.now_ms),
                 "--rtc", "" if self.rtc_offset_ms is None else str(self.rtc_offset_ms),
-                "--battery", str(self.battery_mv), "--measure-heap", "1" if self.measure_heap else "0"]
+                "--battery", str(self.battery_mv), "--measure-heap", "1" if self.measure_heap else "0",
+                *(["--vibration", "1"] if self.vibration else [])]
 
 
 class WasmBackend:

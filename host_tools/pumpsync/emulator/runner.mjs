@@ -1,7 +1,7 @@
 // runner.mjs -- one boot of an emulated PumpWatch unit == one node process.
 //
 //   node runner.mjs --flash DIR --mode main|friendly|raw [--now MS] [--rtc OFFSET_MS] [--battery MV]
-//                   [--heap BYTES] [--window N] [--cook 0|1] [--measure-heap 0|1]
+//                   [--heap BYTES] [--window N] [--cook 0|1] [--measure-heap 0|1] [--vibration 1]
 //
 // Runs the firmware under the official MicroPython WebAssembly port.  Talks
 // newline-delimited JSON with the parent (host_tools/pumpsync/emulator/board.py,
@@ -27,7 +27,8 @@ const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 // ---------------------------------------------------------------- args
 const args = { flash: null, mode: "main", now: "0", heap: String(1024 * 1024), window: "4096", cook: "1",
-  "measure-heap": "1", rtc: "", battery: "3900", cause: "power_on", "cut-at-write": "0", torn: "0" };
+  "measure-heap": "1", rtc: "", battery: "3900", cause: "power_on", "cut-at-write": "0", torn: "0",
+  vibration: "0" };
 // (--torn is accepted for the common command line: a cut file commit always leaves a torn temp file.)
 for (let i = 2; i < process.argv.length; i += 2) {
   const k = process.argv[i].replace(/^--/, "");
@@ -352,6 +353,7 @@ const hwOps = {
   // Real-time clock: offset (ms, text) of the RTC from virtual time, "" when lost.
   rtc: safe(() => args.rtc, ""),
   battery: safe(() => batteryMv, 0),
+  vibration: safe(() => (args.vibration === "1" ? 1 : 0), 0), // a vibration motor is fitted
   reset_cause: safe(() => args.cause, "power_on"),
 };
 

@@ -1,6 +1,7 @@
 """What an emulated unit reported, kept for the tests and benchmarks.
 
-Owns the logs (buzzer, LED, serial output, other hardware events) and the
+Owns the logs (buzzer with and without its loud flag, LED, vibration
+motor, serial output, other hardware events) and the
 counters of `Emulator.stats()`: wake-ups, flash writes, heap figures, boots,
 crashes and the last error.  It only records; the Emulator decides what a
 message means for the unit's state (sleeping, REPL, resets, watchdog).
@@ -16,6 +17,8 @@ BLOCK_OPS = ("prog", "erase")  # unix: a littlefs block program or erase
 class Telemetry:
     def __init__(self):
         self.buzzer: list[tuple[int, int]] = []
+        self.buzzer_loud: list[tuple[int, int, int]] = []  # (ms, Hz, loud 0|1)
+        self.vibration: list[tuple[int, int]] = []
         self.led: list[tuple[int, int]] = []
         self.events: list[dict] = []
         self.serial = bytearray()
@@ -37,6 +40,9 @@ class Telemetry:
             return data
         if kind == "buzzer":
             self.buzzer.append((now, message["freq"]))
+            self.buzzer_loud.append((now, message["freq"], message.get("loud", 0)))
+        elif kind == "vibration":
+            self.vibration.append((now, message["state"]))
         elif kind == "led":
             self.led.append((now, message["state"]))
         elif kind == "flash":
@@ -68,9 +74,12 @@ class Telemetry:
         self.events.append(event)
 
     def power_lost(self, now: int):
-        """Power loss silences the buzzer and darkens the LED."""
+        """Power loss silences the buzzer, darkens the LED and stops the motor."""
         if self.buzzer and self.buzzer[-1][1] != 0:
             self.buzzer.append((now, 0))
+            self.buzzer_loud.append((now, 0, 0))
+        if self.vibration and self.vibration[-1][1] != 0:
+            self.vibration.append((now, 0))
         if self.led and self.led[-1][1] != 0:
             self.led.append((now, 0))
 

@@ -67,6 +67,11 @@ def battery_mv():
     return _emuhw.battery()
 
 
+def has_vibration():
+    """A vibration motor is fitted (the emulator's `vibration` option)."""
+    return bool(_emuhw.vibration())
+
+
 def reset_cause():
     """Why this boot happened: "power_on", "watchdog", "hard" or "soft"."""
     return _emuhw.reset_cause()

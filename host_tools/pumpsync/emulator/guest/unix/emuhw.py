@@ -105,6 +105,11 @@ def battery_mv():
     return hostlink.battery_mv
 
 
+def has_vibration():
+    """A vibration motor is fitted (the emulator's `vibration` option)."""
+    return hostlink.vibration
+
+
 def reset_cause():
     """Why this boot happened: "power_on", "watchdog", "hard" or "soft"."""
     return hostlink.reset_cause

@@ -30,6 +30,7 @@ _in = sys.stdin.buffer
 rtc_offset_ms = None  # the RTC's offset from virtual time; None: lost
 reset_cause = "power_on"
 measure_heap = True
+vibration = False  # a vibration motor is fitted
 
 now_ms = 0
 battery_mv = 0

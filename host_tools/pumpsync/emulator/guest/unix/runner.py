@@ -3,7 +3,7 @@
 #
 #   micropython -X heapsize=128k runner.py --image FILE --blocks N --block-size N
 #       --progsize N --mode main|friendly|raw --cause C --now MS --rtc OFFSET_MS|none
-#       --battery MV --measure-heap 0|1 --cut-at-write N --torn 0|1
+#       --battery MV --measure-heap 0|1 --cut-at-write N --torn 0|1 [--vibration 1]
 #
 # (values may be padded with spaces: the host keeps the lengths of these
 # strings, which live on the heap, the same from boot to boot; unixboot.py

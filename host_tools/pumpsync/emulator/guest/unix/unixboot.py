@@ -25,6 +25,7 @@ def start():
     hostlink.rtc_offset_ms = None if rtc in ("", "none") else int(rtc)
     hostlink.reset_cause = opts["--cause"].strip()
     hostlink.measure_heap = int(opts["--measure-heap"]) != 0
+    hostlink.vibration = "--vibration" in opts  # given only with a motor (backends.Boot.argv)
     hostlink.cut_at = int(opts["--cut-at-write"])
     hostlink.cut_torn = int(opts["--torn"]) != 0
     _install_kbd_intr()
