@@ -5,9 +5,9 @@ the host tools (timelines, status) use them.
 """
 
 from pumpwatch.sounds import PRIORITY_NAMES  # noqa: F401  (re-exported for the host)
-from pumpwatch.conditions import (BATTERY_LOW, EMPTY, LOW_RESERVOIR, NO_SETTINGS, REFILL_OVERDUE, REMINDER,
-                                  SAFE_MODE, SETTINGS_CORRUPT, SETTINGS_REJECTED, STORAGE_CORRUPT,
-                                  TIME_UNKNOWN)
+from pumpwatch.conditions import (BATTERY_LOW, EMPTY, IMPLANT_END_OF_LIFE, LOW_RESERVOIR, NO_SETTINGS,
+                                  REFILL_OVERDUE, REMINDER, SAFE_MODE, SETTINGS_CORRUPT, SETTINGS_REJECTED,
+                                  STORAGE_CORRUPT, SYNC_NEEDED, TIME_UNKNOWN)
 
 DESCRIPTION = {
     REMINDER: "refill reminder", LOW_RESERVOIR: "low reservoir: refill now",
@@ -15,5 +15,6 @@ DESCRIPTION = {
     TIME_UNKNOWN: "clock lost: set the time", NO_SETTINGS: "no therapy settings",
     SETTINGS_REJECTED: "new settings file rejected", SETTINGS_CORRUPT: "stored settings damaged",
     STORAGE_CORRUPT: "stored alarm state damaged", BATTERY_LOW: "unit battery low",
-    SAFE_MODE: "unit fault (safe mode)",
+    SAFE_MODE: "unit fault (safe mode)", SYNC_NEEDED: "refilled elsewhere: get the unit synced",
+    IMPLANT_END_OF_LIFE: "implant battery: book its replacement",
 }

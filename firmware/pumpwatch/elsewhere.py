@@ -6,7 +6,7 @@ unit with three short presses and then, after its "refilled elsewhere?"
 chirp, one long press (button.py, unit.py).  For at most 7 days the refill
 conditions (reminders, low reservoir, overdue, empty) are replaced by one
 technical reminder, "get the unit synced", sounded once a day inside the day
-window; it is logged.  Then the alarms come back.  New settings from a sync
+window from the next morning on; it is logged.  Then the alarms come back.  New settings from a sync
 end it (bootsettings.apply).  The period is kept in the state record
 (Unit.save_state) and never outlasts 7 days from "now", however the clock moves.
 """
@@ -42,9 +42,8 @@ def replace(unit, found, now):
 def start(unit, now):
     """The patient confirmed a refill elsewhere at `now` (wall seconds)."""
     unit.elsewhere = (now, now + LASTS_S)
-    for cid in list(unit.acks):
-        if kind_of(cid) == SYNC_NEEDED:
-            del unit.acks[cid]
+    # the patient is holding the unit and knows: the first "get the unit synced" is tomorrow morning
+    unit.acks[SYNC_NEEDED] = unit.policy.paused_until(SYNC_NEEDED, now)
     unit.save_state()
     unit.log_event({"e": "refilled_elsewhere", "until": now + LASTS_S})
 

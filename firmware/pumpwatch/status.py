@@ -1,6 +1,7 @@
 """The unit's status for `pumpsync status`: loaded on request, then dropped.
 
-Owns the status reply: clock, conditions, what sounds, battery, and the
+Owns the status reply: clock, conditions, what sounds, battery, the motor,
+a refill-elsewhere period the patient started, and the
 unit's own forecast of its stored settings, with exactly the keys of
 `pumpsync forecast --json` (the same core code computes both).
 """
@@ -16,7 +17,10 @@ def of(unit, unit_id, with_forecast=True):
     result = {"unit_id": unit_id, "time": now, "clock_known": now is not None,
               "active": [cid for cid, _ in unit.active(now)],
               "sounding": [[cid, PRIORITY_NAMES[p]] for cid, p in unit.sounding],
-              "battery_mv": unit.hal.battery_mv(), "forecast": None, "refill_due_at": None}
+              "battery_mv": unit.hal.battery_mv(), "forecast": None, "refill_due_at": None,
+              "vibration": unit.motor, "refilled_elsewhere_until": None}
+    if unit.elsewhere is not None and now is not None and now < unit.elsewhere[1]:
+        result["refilled_elsewhere_until"] = unit.elsewhere[1]
     if unit.plan is not None:
         result["refill_due_at"] = unit.plan.refill_due_at
         if now is not None and with_forecast:

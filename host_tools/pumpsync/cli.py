@@ -61,7 +61,7 @@ def cmd_emulate(args) -> int:
     state = args.state or ".emulator/unit"
     try:
         with Emulator(state_dir=state, start_time=args.start, speed=args.speed, backend=args.backend,
-                      heap_kb=args.heap) as emu:
+                      heap_kb=args.heap, vibration=args.vibration) as emu:
             print(f"PumpWatch emulated unit ({args.backend}) running; serial port: {emu.port}", flush=True)
             print(f"state (flash, clock): {emu.state_dir}; Ctrl-C stops it", flush=True)
             while True:
@@ -103,6 +103,10 @@ def cmd_simulate(args) -> int:
     print(f"  simulated {(result.ended - result.started) / 86400:.1f} days in {result.wall_s:.1f} s: "
           f"{stats['wakeups']} wake-ups, {stats['flash_writes']} flash writes, "
           f"{len(result.patient.presses)} button presses by the scripted patient")
+    night, needless = scenario.night_presses(result)
+    window = f"{timecalc.format_hhmm(forecast.days.end)}-{timecalc.format_hhmm(forecast.days.start)}"
+    print(f"  presses at night ({window} local): {night}, of them while empty was still 24 h or more "
+          f"away: {needless}")
     return EXIT_OK
 
 
@@ -295,6 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "with a real heap cap and a littlefs image DIR/flash.img, running the .mpy build")
     emulate.add_argument("--heap", type=int, default=128, metavar="KB",
                          help="the unix backend's heap in KB (default 128; the wasm heap grows)")
+    emulate.add_argument("--vibration", action="store_true",
+                         help="fit the emulated board with a vibration motor (emu.vibration_log(); default: none)")
     emulate.set_defaults(handler=cmd_emulate)
     _add_unit_commands(commands)
 

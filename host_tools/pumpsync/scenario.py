@@ -158,6 +158,14 @@ def _quiet_days(emu: Emulator, forecast: Forecast, start: float, days: int = 100
             "wall_per_100_days_s": wall * 100 / count}
 
 
+def night_presses(result: CycleResult) -> tuple[int, int]:
+    """(presses outside the patient's day window, of them while "empty" was still 24 h
+    or more away): what the day window is for, and what `pumpsync simulate` prints."""
+    days = result.forecast.days
+    night = [p for p in result.patient.presses if not days.inside(int(p.at))]
+    return len(night), len([p for p in night if not days.is_urgent(int(p.at))])
+
+
 def timeline(result: CycleResult) -> list[str]:
     """Readable lines: each condition raised, its priority, and the patient's presses."""
     forecast = result.forecast
@@ -180,6 +188,8 @@ def timeline(result: CycleResult) -> list[str]:
             elif kind_of(cid) == "reminder":
                 days = cid.split(":")[1]
                 text += " (%s day%s before due)" % (days, "" if days == "1" else "s")
+            elif kind_of(cid) == "implant_eri":
+                text += " (%s days before its replacement indicator)" % cid.split(":")[1]
             lines.append(f"{when(entry['t'])}  {priority:<6}  {text}")
         elif kind == "ack":
             press = presses.pop(0) if presses else None
@@ -197,8 +207,10 @@ def timeline(result: CycleResult) -> list[str]:
             repeat = (entry["c"], 0, len(lines)) if resume else None
             if resume:
                 lines.append("")
-        elif kind in ("fault", "settings", "boot", "time_set", "paired"):
+        elif kind in ("fault", "settings", "boot", "time_set", "paired", "refilled_elsewhere"):
             detail = {"boot": "unit started (%s)" % entry.get("cause"),
+                      "refilled_elsewhere": "the patient said: refilled elsewhere (refill alarms stand down "
+                                            "until %s)" % (when(entry["until"]) if "until" in entry else "?"),
                       "settings": "settings loaded",
                       "time_set": "clock set",
                       "paired": "paired with the clinic's computer (long press)",

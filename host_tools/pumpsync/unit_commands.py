@@ -187,6 +187,12 @@ def cmd_status(args) -> int:
     print(f"  battery    {printable(result['battery_mv'] or '?')} mV")
     print(f"  sounding   {printable(', '.join(f'{c} ({p})' for c, p in result['sounding'])) or 'nothing'}")
     print(f"  active     {printable(', '.join(result['active'])) or 'nothing'}")
+    if result.get("vibration") is not None:
+        print(f"  vibration  {'motor fitted' if result['vibration'] else 'no motor'}")
+    until = result.get("refilled_elsewhere_until")
+    if isinstance(until, int) and not isinstance(until, bool):
+        print(f"  REFILLED ELSEWHERE (the patient pressed it): refill alarms stand down until "
+              f"{timecalc.format_iso(until)}; a settings sync ends it")
     if result["forecast"]:
         f = result["forecast"]
         if result.get("forecast_by") == "pumpsync":

@@ -33,8 +33,11 @@ def bursts(buzzer):
 
 
 def pattern_of(segments):
-    """The alarm or chirp whose one burst `segments` is, by name (None: no known sound)."""
-    for pattern in sounds.ALARMS + (sounds.BOOT_CHIRP, sounds.PAIRING_CHIRP, sounds.RESET_CHIRP,
+    """The alarm or chirp whose one burst `segments` is, by name (None: no known sound).
+    The strong medium has the medium's notes: it is told apart by its loud duty and
+    period (emu.buzzer_loud_log()), so its bursts are named "medium" here."""
+    alarms = tuple(p for p in sounds.ALARMS if p is not sounds.STRONG_ALARM)
+    for pattern in alarms + (sounds.BOOT_CHIRP, sounds.PAIRING_CHIRP, sounds.RESET_CHIRP,
                                     sounds.ELSEWHERE_CHIRP, sounds.CONFIRM_CHIRP):
         if list(pattern.segments) == segments:
             return pattern.name

@@ -66,6 +66,11 @@ def _unit(tmp_path, doc, **options):
     return Emulator(state_dir=tmp_path / "unit", start_time=start, speed=0, **options), forecast
 
 
+def _live(emu, until):
+    """Live to `until` with a patient who presses within 30 s of each sound."""
+    scenario.live_until(emu, until, scenario.PatientLog(), ack_after_s=30)
+
+
 def _log(emu):
     entries, _ = readback.entries(records.EventLog(str(emu.flash_dir / "data")))
     return entries
@@ -92,7 +97,7 @@ def test_a_low_reservoir_crossed_at_2_30_waits_for_8_00_and_never_sounds_at_nigh
     doc = _shifted(BASE, "low_reservoir_at", "02:30")
     emu, forecast = _unit(tmp_path, doc)
     low_at, urgent = forecast.low_reservoir_at, forecast.urgent_from
-    assert _local_s(forecast, low_at) == 2 * 3600 + 1800 and urgent - low_at > 2 * DAY
+    assert _local_s(forecast, low_at) == 2 * 3600 + 1800 and urgent - low_at > DAY
     morning = forecast.days.next_opening(low_at)
     with emu:
         patient = scenario.PatientLog()
@@ -114,7 +119,7 @@ def test_empty_at_3_00_sounds_at_3_00_with_the_high_sound(tmp_path, hardware_fre
     emu, forecast = _unit(tmp_path, doc)
     empty = forecast.empty_at
     with emu:
-        emu.advance(empty - 120 - emu.now())
+        _live(emu, empty - 120)
         before = len(emu.buzzer_log())
         emu.advance(60 * 5)
         heard = alarm_bursts(emu.buzzer_log()[before:])
@@ -134,10 +139,11 @@ def test_refilled_elsewhere_stands_in_for_overdue_and_empty_for_exactly_7_days(t
     emu, forecast = _unit(tmp_path, BASE)
     empty = forecast.empty_at
     with emu:
-        emu.advance(empty + 600 - emu.now())
+        _live(emu, empty + 600)
         assert alarm_bursts(emu.buzzer_log())[-1][1] == "high"
         gesture_at = emu.now()
         _refilled_elsewhere(emu)
+        emu.advance(2)
         names = [pattern_of(segments) for _, segments in bursts(emu.buzzer_log())[-3:]]
         assert "refilled elsewhere?" in names and "confirmed" in names
         seen = len(emu.buzzer_log())
@@ -149,9 +155,9 @@ def test_refilled_elsewhere_stands_in_for_overdue_and_empty_for_exactly_7_days(t
         after = alarm_bursts(emu.buzzer_log()[seen:])
         log = _log(emu)
     assert {name for _, name in during} == {"technical"}  # "get the unit synced", not EMPTY
-    # once a day, inside the day window: the first at once (it is day time), then each morning
+    # once a day, inside the day window, from the next morning on
     days = sorted({int((t + 3600) // DAY) for t, _ in during})
-    assert len(days) == 8 and len(patient.presses) == 8
+    assert len(days) == 7 and len(patient.presses) == 7
     assert all(_in_day_window(forecast, p.at) for p in patient.presses)
     assert after and after[0][1] == "high" and after[0][0] - (gesture_at + 7 * DAY) < 60
     said = [e for e in log if e["e"] == "refilled_elsewhere"]
@@ -161,7 +167,7 @@ def test_refilled_elsewhere_stands_in_for_overdue_and_empty_for_exactly_7_days(t
 def test_a_short_press_after_the_question_cancels_it(tmp_path, hardware_free):
     emu, forecast = _unit(tmp_path, BASE)
     with emu:
-        emu.advance(forecast.empty_at + 600 - emu.now())
+        _live(emu, forecast.empty_at + 600)
         for _ in range(4):  # a patient pressing again and again to silence the alarm
             emu.press(150)
             emu.advance(0.3)
@@ -216,3 +222,24 @@ def test_an_eri_date_gives_three_reminders_90_30_and_7_days_ahead(tmp_path, hard
         assert any(abs(t - at) < 1 for t in low), timecalc.format_iso(at)
     assert [(hz, ms) for hz, ms in readout[-5:]] == [(sounds.G5, 400), (0, 200), (sounds.D5, 400), (0, 200),
                                                     (sounds.C4, 600)]
+
+
+def test_a_refill_alarm_nobody_answers_gets_louder_and_faster_but_never_the_empty_sound(tmp_path, hardware_free):
+    doc = _shifted(BASE, "low_reservoir_at", "10:00")
+    emu, forecast = _unit(tmp_path, doc)
+    start = forecast.low_reservoir_at
+    with emu:
+        _live(emu, start - 60)
+        seen = len(emu.buzzer_loud_log())
+        emu.advance(3600 + 60)  # an hour with nobody near the unit
+        loud_log = emu.buzzer_loud_log()[seen:]
+        heard = alarm_bursts(emu.buzzer_log())
+    onsets = [(t / 1000, loud) for (t, hz, loud), before in zip(loud_log, [(0, 0, 0)] + loud_log) if hz and
+              not before[1] and t - before[0] > 1000]
+    quiet = [t for t, loud in onsets if t < start + 30 * 60]
+    strong = [t for t, loud in onsets if t >= start + 30 * 60 + 3]
+    assert {name for t, name in heard if t >= start} == {"medium"}  # the refill notes, never the ten-note sound
+    assert all(not loud for t, loud in onsets if t < start + 30 * 60) and quiet
+    assert strong and all(loud for t, loud in onsets if t >= start + 30 * 60 + 3)
+    gaps = {round(b - a, 2) for a, b in zip(strong, strong[1:])}
+    assert gaps == {sounds.STRONG_ALARM.repeat_ms / 1000}, gaps

@@ -135,3 +135,11 @@ def test_status_readout_beeps_once_per_week(weeks):
     pattern = readout.weeks(weeks)
     assert len([hz for hz, _ in pattern.segments if hz]) == weeks
     assert pattern.repeat_ms is None
+
+
+def test_every_condition_has_words_for_the_timeline_and_a_sound():
+    from pumpwatch.alarm_policy import sound_of
+    from pumpwatch.conditions import PRIORITY
+    from pumpwatch.descriptions import DESCRIPTION
+    assert set(DESCRIPTION) == set(PRIORITY)
+    assert all(sound_of(kind) in sounds.BY_SOUND for kind in PRIORITY)
