@@ -20,6 +20,15 @@ from pumpwatch import records, unload
 from pumpwatch.conditions import NO_SETTINGS, SETTINGS_CORRUPT, SETTINGS_REJECTED
 from pumpwatch.unitfiles import UnitFiles
 
+# The check of a settings file makes thousands of short-lived objects (the parsed
+# document, the checker's numbers) between the long-lived ones (module code, the
+# plan).  Left to itself the collector runs only when the heap is full, by which
+# time the garbage has pushed the live objects apart and no stretch is left for a
+# bigger block (a function's frame, a module's code): the check then failed at
+# 144 KB one day and passed at 112 KB the next, by layout luck.  Collecting every
+# few KB during this phase keeps the live objects packed at the bottom.
+_GC_EVERY_BYTES = 4096
+
 PLAN_MODULES = ("pumpwatch.settings", "pumpwatch.settings_therapy", "pumpwatch.checker", "pumpwatch.prescription",
                 "pumpwatch.forecast", "pumpwatch.therapy", "pumpwatch.clinical", "pumpwatch.schedule",
                 "pumpwatch.timecalc", "pumpwatch.plan")  # needed to make a plan, not to keep it
@@ -42,6 +51,7 @@ class Prepared(UnitFiles):
 def prepare(hal):
     """The settings phase of a boot, with only the flash, the logs and the checker in RAM."""
     hal.watchdog_feed()
+    _collect_every(_GC_EVERY_BYTES)
     found = Prepared(hal)
     try:
         os.mkdir(found.data_dir)
@@ -49,8 +59,16 @@ def prepare(hal):
         pass
     _move_legacy_log(found)
     load_settings(found, found.now_s())
+    _collect_every(-1)  # back to collecting when the heap is full
     hal.watchdog_feed()
     return found
+
+
+def _collect_every(count):
+    import gc
+    threshold = getattr(gc, "threshold", None)  # MicroPython's; CPython's collector is another design
+    if threshold is not None:
+        threshold(count)
 
 
 def load_settings(unit, now):

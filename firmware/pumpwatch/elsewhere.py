@@ -25,6 +25,26 @@ PRESSES_WITHIN_MS = const(4000)
 CONFIRM_WINDOW_MS = const(30000)
 
 
+def count_short(unit, pressed_at):
+    """Three short presses in a row ask "refilled elsewhere?" (a chirp, then a long press confirms)."""
+    hal = unit.hal
+    began = unit.uptime - hal.ticks_diff(hal.ticks_ms(), pressed_at)
+    count, first = unit.shorts if unit.shorts is not None else (0, began)
+    if began - first > PRESSES_WITHIN_MS:
+        count, first = 0, began
+    count += 1
+    unit.shorts = (count, first)
+    if count < PRESSES:
+        return
+    unit.shorts = None
+    if unit.plan is None or unit.now_s() is None or unit.request is not None:
+        return  # nothing to stand in for, or something else waits for a press
+    from pumpwatch import button, sounds
+    unit.request = button.Request(unit, sounds.ELSEWHERE_CHIRP.length_ms, CONFIRM_WINDOW_MS, "elsewhere")
+    unit.play_once(sounds.ELSEWHERE_CHIRP)
+    unit.log_noise({"e": "elsewhere_asked"})
+
+
 def in_force(unit, now):
     period = unit.elsewhere
     return period is not None and now is not None and period[0] <= now < period[1]
@@ -56,8 +76,3 @@ def cap(period, now):
     if until <= now:
         return None
     return (min(since, now), min(until, now + LASTS_S))
-
-
-def wake_at(unit, now):
-    """When the period ends (the alarms come back), or None."""
-    return unit.elsewhere[1] if in_force(unit, now) else None

@@ -11,6 +11,12 @@ import json
 from pumpwatch import readback
 from pumpwatch.sounds import PRIORITY_NAMES
 
+# The unit's own forecast checks the settings again (tens of KB).  Started on a heap
+# that cannot hold it, it fails half-way and leaves the heap in pieces: the sync's next
+# request (the new settings) then found no 1.2 KB stretch on a 128 KB board.  Below
+# this much free it is not tried; pumpsync computes it from the settings instead.
+FORECAST_NEEDS_BYTES = 40 * 1024
+
 
 def of(unit, unit_id, with_forecast=True):
     now = unit.now_s()
@@ -24,11 +30,21 @@ def of(unit, unit_id, with_forecast=True):
     if unit.plan is not None:
         result["refill_due_at"] = unit.plan.refill_due_at
         if now is not None and with_forecast:
+            if _free_bytes() < FORECAST_NEEDS_BYTES:
+                result["forecast_error"] = "out of memory"  # pumpsync computes it from the unit's settings
+                return result
             try:
                 result["forecast"] = _forecast(unit, now)
             except MemoryError:  # the rest of the status still matters more
                 result["forecast_error"] = "out of memory"
     return result
+
+
+def _free_bytes():
+    import gc
+    gc.collect()
+    free = getattr(gc, "mem_free", None)  # MicroPython's; CPython (the host's tests) has room
+    return FORECAST_NEEDS_BYTES if free is None else free()
 
 
 def _forecast(unit, now):

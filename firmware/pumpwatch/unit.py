@@ -13,7 +13,7 @@ milliseconds since boot summed from tick differences, which never wraps.
 Sound timing and, while the clock is lost, pauses run on uptime.
 """
 
-from pumpwatch import button, elsewhere, records, sounds
+from pumpwatch import button, records, sounds, unload
 from pumpwatch.alarm_policy import AlarmPolicy
 from pumpwatch.conditions import BATTERY_LOW, REFILL_CONDITIONS, REMINDER, SETTINGS_REJECTED, STORAGE_CORRUPT, \
     kind_of
@@ -131,7 +131,11 @@ class Unit(UnitFiles):
         found = []
         if now is not None and self.plan is not None:
             found = self.plan.schedule.active(now)
-        found = elsewhere.replace(self, found, now)
+        if self.elsewhere is not None and now is not None and now >= self.elsewhere[1]:
+            self.elsewhere = None  # over: the alarms are back (the state record drops it at the next boot)
+        if self.elsewhere is not None:  # elsewhere.py is loaded only while a period is kept (RAM)
+            from pumpwatch import elsewhere
+            found = elsewhere.replace(self, found, now)
         for fault in self.faults:
             found.append((fault, self.faults[fault]))
         return found
@@ -154,9 +158,8 @@ class Unit(UnitFiles):
             start = self.plan.schedule.next_start(now)
             if start is not None:
                 wake_in = _sooner(wake_in, start * 1000 - wall_ms)
-            ends = elsewhere.wake_at(self, now)
-            if ends is not None:
-                wake_in = _sooner(wake_in, ends * 1000 - wall_ms)
+            if self.elsewhere is not None and now < self.elsewhere[1]:
+                wake_in = _sooner(wake_in, self.elsewhere[1] * 1000 - wall_ms)  # then the alarms come back
         if top != self.top:
             self.top = top
             self.pattern = sounds.BY_SOUND.get(top)
@@ -205,7 +208,8 @@ class Unit(UnitFiles):
         for cid in ids:
             if cid not in self.active_ids:
                 self.log_event({"e": "raised", "c": cid})
-        stood_in = elsewhere.in_force(self, self.now_s())  # not resolved: the patient said refilled elsewhere
+        now = self.now_s()
+        stood_in = self.elsewhere is not None and now is not None and self.elsewhere[0] <= now < self.elsewhere[1]
         for cid in self.active_ids:
             if cid not in ids and kind_of(cid) != REMINDER and not (stood_in and kind_of(cid) in REFILL_CONDITIONS):
                 self.log_event({"e": "resolved", "c": cid})
@@ -232,7 +236,10 @@ class Unit(UnitFiles):
             elif request is not None and request.what == "elsewhere":
                 self.request = None  # ...and a "refilled elsewhere?" question
             self.acknowledge()
-            self._count_short(pressed_at)
+            from pumpwatch import elsewhere
+            elsewhere.count_short(self, pressed_at)
+            if self.elsewhere is None:
+                unload(("pumpwatch.elsewhere",))
         elif kind == button.LONG:
             self.shorts = None
             if request is not None and request.what == "pair" and request.confirmed_by(pressed_at) \
@@ -242,6 +249,7 @@ class Unit(UnitFiles):
                 self.play_once(sounds.BOOT_CHIRP)
             elif request is not None and request.what == "elsewhere" and request.confirmed_by(pressed_at):
                 self.request = None
+                from pumpwatch import elsewhere
                 elsewhere.start(self, self.now_s())
                 self.play_once(sounds.CONFIRM_CHIRP)
             else:
@@ -255,24 +263,6 @@ class Unit(UnitFiles):
                                               "reset")
                 self.play_once(sounds.RESET_CHIRP)
                 self.log_event({"e": "factory_reset_armed"})
-
-    def _count_short(self, pressed_at):
-        """Three short presses in a row ask "refilled elsewhere?" (elsewhere.py)."""
-        began = self.uptime - self.hal.ticks_diff(self.hal.ticks_ms(), pressed_at)
-        count, first = self.shorts if self.shorts is not None else (0, began)
-        if began - first > elsewhere.PRESSES_WITHIN_MS:
-            count, first = 0, began
-        count += 1
-        self.shorts = (count, first)
-        if count < elsewhere.PRESSES:
-            return
-        self.shorts = None
-        if self.plan is None or self.now_s() is None or self.request is not None:
-            return  # nothing to stand in for, or something else waits for a press
-        self.request = button.Request(self, sounds.ELSEWHERE_CHIRP.length_ms, elsewhere.CONFIRM_WINDOW_MS,
-                                      "elsewhere")
-        self.play_once(sounds.ELSEWHERE_CHIRP)
-        self.log_noise({"e": "elsewhere_asked"})
 
     def acknowledge(self):
         """Acknowledge what sounds now (a short press, or remotely); the ids."""

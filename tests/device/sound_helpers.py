@@ -5,7 +5,7 @@ from __future__ import annotations
 from pumpwatch import sounds
 from pumpwatch.alarm_policy import sound_of
 
-ALARM_TONES = {sounds.C5, sounds.D5, sounds.G5, sounds.C4}
+ALARM_TONES = {sounds.C5, sounds.D5}  # in every alarm; the boot chirp is G5 alone
 _SILENCE_MS = 1000  # a burst ends after this much silence
 
 

@@ -55,4 +55,4 @@ def test_clock_lost_for_30_days_keeps_sounding_after_every_pause(tmp_path, hardw
     assert max(gaps) <= MEDIUM_PAUSE_S + 60, max(gaps)
     assert heard[-1] > emu.now() - MEDIUM_PAUSE_S - 60
     assert all(p.at - p.sounding_since <= 31 for p in patient.presses)
-    assert sounds.MEDIUM_ALARM.repeat_ms  # the pattern sounding is the medium one
+    assert sounds.TECHNICAL_ALARM.repeat_ms  # "clock lost" is the unit's own condition: the technical sound
