@@ -29,6 +29,7 @@ SETTINGS_CORRUPT = "settings_corrupt"
 STORAGE_CORRUPT = "storage_corrupt"
 BATTERY_LOW = "battery_low"
 SAFE_MODE = "safe_mode"
+SETTINGS_NEED_MOTOR = "settings_need_motor"  # hearing impaired, but the unit booted without its motor
 SYNC_NEEDED = "sync_needed"  # refilled somewhere else (elsewhere.py): once a day, "get the unit synced"
 IMPLANT_END_OF_LIFE = "implant_eri"  # the implant's battery: its replacement indicator N days away
 
@@ -36,16 +37,18 @@ PRIORITY = {
     REMINDER: LOW, IMPLANT_END_OF_LIFE: LOW, LOW_RESERVOIR: MEDIUM, REFILL_OVERDUE: MEDIUM, EMPTY: HIGH,
     TIME_UNKNOWN: MEDIUM, NO_SETTINGS: MEDIUM, SETTINGS_REJECTED: MEDIUM, SETTINGS_CORRUPT: MEDIUM,
     STORAGE_CORRUPT: MEDIUM, BATTERY_LOW: MEDIUM, SAFE_MODE: MEDIUM, SYNC_NEEDED: MEDIUM,
+    SETTINGS_NEED_MOTOR: MEDIUM,
 }
 # The unit's own conditions (IEC 60601-1-8 technical alarm conditions): their own sound,
 # never escalated.  The others are about the drug in the pump.
 TECHNICAL = (TIME_UNKNOWN, NO_SETTINGS, SETTINGS_REJECTED, SETTINGS_CORRUPT, STORAGE_CORRUPT, BATTERY_LOW,
-             SAFE_MODE, SYNC_NEEDED)
+             SAFE_MODE, SYNC_NEEDED, SETTINGS_NEED_MOTOR)
 # Forecasts: while "empty" is still 24 h or more away they sound only in the patient's
 # day window (daywindow.py); the refilled-elsewhere reminder always keeps to it.
 DAYTIME = (REMINDER, IMPLANT_END_OF_LIFE, LOW_RESERVOIR, REFILL_OVERDUE, SYNC_NEEDED)
 # What "refilled elsewhere" stands in for while it lasts (elsewhere.py).
 REFILL_CONDITIONS = (REMINDER, LOW_RESERVOIR, REFILL_OVERDUE, EMPTY)
+REFILL_ALARMS = (LOW_RESERVOIR, REFILL_OVERDUE, EMPTY)
 DEFAULT_DAY_WINDOW = (8 * 3600, 21 * 3600)
 APPOINTMENT_REMINDER = REMINDER + ":appointment"  # the day before the booked refill
 IMPLANT_REMINDER_DAYS = (90, 30, 7)

@@ -7,7 +7,7 @@ the host tools (timelines, status) use them.
 from pumpwatch.sounds import PRIORITY_NAMES  # noqa: F401  (re-exported for the host)
 from pumpwatch.conditions import (BATTERY_LOW, EMPTY, IMPLANT_END_OF_LIFE, LOW_RESERVOIR, NO_SETTINGS,
                                   REFILL_OVERDUE, REMINDER, SAFE_MODE, SETTINGS_CORRUPT, SETTINGS_REJECTED,
-                                  STORAGE_CORRUPT, SYNC_NEEDED, TIME_UNKNOWN)
+                                  SETTINGS_NEED_MOTOR, STORAGE_CORRUPT, SYNC_NEEDED, TIME_UNKNOWN)
 
 DESCRIPTION = {
     REMINDER: "refill reminder", LOW_RESERVOIR: "low reservoir: refill now",
@@ -17,4 +17,5 @@ DESCRIPTION = {
     STORAGE_CORRUPT: "stored alarm state damaged", BATTERY_LOW: "unit battery low",
     SAFE_MODE: "unit fault (safe mode)", SYNC_NEEDED: "refilled elsewhere: get the unit synced",
     IMPLANT_END_OF_LIFE: "implant battery: book its replacement",
+    SETTINGS_NEED_MOTOR: "no vibration motor for a hearing-impaired patient: fit one",
 }

@@ -3,12 +3,15 @@
 Owns the refilled-elsewhere period (docs/alarms.md).  A patient refilled at an
 emergency department or another clinic, whose unit was not synced, tells the
 unit with three short presses and then, after its "refilled elsewhere?"
-chirp, one long press (button.py, unit.py).  For at most 7 days the refill
+chirp, a hold of 5 s (longer than the 2 s status readout, so the patient's
+habit cannot confirm it; a shorter press cancels the question).  For at most 7 days the refill
 conditions (reminders, low reservoir, overdue, empty) are replaced by one
 technical reminder, "get the unit synced", sounded once a day inside the day
 window from the next morning on; it is logged.  Then the alarms come back.  New settings from a sync
-end it (bootsettings.apply).  The period is kept in the state record
-(Unit.save_state) and never outlasts 7 days from "now", however the clock moves.
+end it (bootsettings.apply).  One period per set of settings: it cannot be renewed
+(the kept period, over or not, refuses a second).  The period is kept in the
+state record (Unit.save_state) and never outlasts 7 days from "now", however
+the clock moves.
 """
 
 from pumpwatch.conditions import REFILL_CONDITIONS, SYNC_NEEDED, kind_of
@@ -23,6 +26,7 @@ LASTS_S = const(7 * 86400)
 PRESSES = const(3)  # short presses in a row that ask "refilled elsewhere?"
 PRESSES_WITHIN_MS = const(4000)
 CONFIRM_WINDOW_MS = const(30000)
+CONFIRM_HOLD_MS = const(5000)  # the confirming press: held this long (the readout is a 2 s press)
 
 
 def count_short(unit, pressed_at):
@@ -39,6 +43,9 @@ def count_short(unit, pressed_at):
     unit.shorts = None
     if unit.plan is None or unit.now_s() is None or unit.request is not None:
         return  # nothing to stand in for, or something else waits for a press
+    if unit.elsewhere is not None:
+        unit.log_noise({"e": "elsewhere_refused"})  # once per set of settings: a sync is due
+        return
     from pumpwatch import button, sounds
     unit.request = button.Request(unit, sounds.ELSEWHERE_CHIRP.length_ms, CONFIRM_WINDOW_MS, "elsewhere")
     unit.play_once(sounds.ELSEWHERE_CHIRP)
@@ -69,10 +76,11 @@ def start(unit, now):
 
 
 def cap(period, now):
-    """A kept period, ended if it is over and never longer than 7 days from `now`."""
+    """A kept period never reaching further than 7 days from `now`; one that is over is
+    kept too (it refuses a second for the same settings)."""
     if period is None or now is None:
         return period
     since, until = period
     if until <= now:
-        return None
+        return (since, until)
     return (min(since, now), min(until, now + LASTS_S))

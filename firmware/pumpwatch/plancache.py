@@ -66,7 +66,7 @@ def load(path, settings_crc):
     try:
         starts = [(int(at), str(cid)) for at, cid in kept["starts"]]
         due = kept["refill_due_at"]
-        plan = Plan(starts, int(kept["refill_at"]), None if due is None else int(due), bool(kept["high_risk"]))
+        plan = Plan(starts, int(kept["refill_at"]), None if due is None else int(due), _flag(kept["high_risk"]))
         plan.confirmed = [str(name) for name in kept.get("confirmed", [])]
         start, end = kept["day_window"]
         plan.day_window = (int(start), int(end))
@@ -74,10 +74,29 @@ def load(path, settings_crc):
         plan.transitions = [(int(at), int(offset)) for at, offset in kept["transitions"]]
         plan.urgent_from = _int_or_none(kept["urgent_from"])
         plan.implant_eri_at = _int_or_none(kept["implant_eri_at"])
-        plan.hearing_impaired = bool(kept["hearing_impaired"])
+        plan.hearing_impaired = _flag(kept["hearing_impaired"])
+        _check(plan)
     except (KeyError, TypeError, ValueError):
         return None
     return plan
+
+
+def _flag(value):
+    if value is not True and value is not False:
+        raise ValueError("not a flag")
+    return value
+
+
+def _check(plan):
+    """What settings.check made sure of, again: a record with the right CRCs may still
+    have been written by something else (the CRC is not a MAC)."""
+    from pumpwatch.conditions import PRIORITY, kind_of
+    start, end = plan.day_window
+    if not 0 <= start < end <= 86400 or end - start < 6 * 3600:
+        raise ValueError("day window")
+    for _, cid in plan.starts:
+        if kind_of(cid) not in PRIORITY:
+            raise ValueError("condition")
 
 
 def _int_or_none(value):

@@ -4,16 +4,15 @@ Owns the readout patterns: one beep per full week until the refill is due,
 one long beep when it is due within a week, and a fast two-tone warble when
 it is overdue or the unit cannot tell (no settings, clock lost), so a patient
 who cannot read a screen still knows.  Within 90 days of the implant's
-replacement indicator three slow falling notes follow: "ask about the pump's
-battery".  The motor plays the readout too for a hearing-impaired patient
+replacement indicator two long notes follow: "ask about the pump's battery".  The motor plays the readout too for a hearing-impaired patient
 (unit.py).  Loaded only when a long press asks.
 """
 
-from pumpwatch.sounds import C4, C5, D5, G5, Pattern
+from pumpwatch.sounds import C5, D5, G5, Pattern
 
 _WEEK = 7 * 86400
 IMPLANT_AHEAD_S = 90 * 86400
-IMPLANT = ((0, 700), (G5, 400), (0, 200), (D5, 400), (0, 200), (C4, 600))
+IMPLANT = ((0, 700), (D5, 600), (0, 300), (D5, 600))  # two long notes: "ask about the implant's battery"
 OVERDUE = Pattern("overdue", ((C5, 100), (G5, 100)) * 6, None, (100, 100))
 WITHIN_A_WEEK = Pattern("within a week", ((C5, 800),), None, (800, 1))
 

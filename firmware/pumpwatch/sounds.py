@@ -17,9 +17,10 @@ unit asks `play()` at each wake-up.  Each sound keeps one meaning (docs/alarms.m
              press: loud and every 2.6 s.  Never the high sound: that one
              means "no drug".
   technical  the unit itself needs attention (battery, clock, settings,
-             storage, safe mode, "get the unit synced"): three falling notes
-             G C5 C4 (a different tune, so it cannot be taken for the pump),
-             every 10 s; LED a short blink every 2 s (0.5 Hz).
+             storage, safe mode, "get the unit synced"): three short falling
+             notes G C5 C4, pulse 125, gap 250 (a different tune, and a
+             different rhythm on the vibration motor, so it cannot be taken
+             for the pump), every 10 s; LED a short blink every 2 s (0.5 Hz).
   low        a reminder: C5 D, pulse 200, gap 150; every 16 s for 2 minutes,
              then every 10 minutes until pressed; LED a short blink.
 Every figure sits inside the standard's ranges (tests/unit/test_alarm_rules.py).
@@ -77,7 +78,7 @@ _THREE = ((C5, 200), (0, 150), (D5, 200), (0, 150), (G5, 200))
 HIGH_ALARM = Pattern("high", _group_of_five() + ((0, 700),) + _group_of_five(), 6600, (250, 250), loud=True)
 MEDIUM_ALARM = Pattern("medium", _THREE, 4750, (1000, 1000))
 STRONG_ALARM = Pattern("strong", _THREE, 2600, (1000, 1000), loud=True)
-TECHNICAL_ALARM = Pattern("technical", ((G5, 200), (0, 150), (C5, 200), (0, 150), (C4, 200)), 10000, (250, 1750))
+TECHNICAL_ALARM = Pattern("technical", ((G5, 125), (0, 250), (C5, 125), (0, 250), (C4, 125)), 10000, (250, 1750))
 LOW_ALARM = Pattern("low", ((C5, 200), (0, 150), (D5, 200)), 16000, (100, 3900),
                     slow_after_ms=120000, slow_repeat_ms=600000)
 BY_SOUND = {SOUND_HIGH: HIGH_ALARM, SOUND_STRONG: STRONG_ALARM, SOUND_MEDIUM: MEDIUM_ALARM,
@@ -93,8 +94,8 @@ RESET_CHIRP = Pattern("factory reset?", ((C5, 600), (0, 200), (C5, 600)), None, 
 # "Refilled somewhere else?  Hold the button to say yes": a slow rising pair, twice.
 ELSEWHERE_CHIRP = Pattern("refilled elsewhere?", ((C5, 300), (0, 100), (G5, 300), (0, 400), (C5, 300), (0, 100),
                                                    (G5, 300)), None, (300, 100))
-# "Done": the three rising notes of a confirmation.
-CONFIRM_CHIRP = Pattern("confirmed", ((C5, 120), (0, 60), (D5, 120), (0, 60), (G5, 240)), None, (120, 60))
+# "Done": a short low note and a long high one (no alarm's notes).
+CONFIRM_CHIRP = Pattern("confirmed", ((C5, 100), (0, 60), (G5, 500)), None, (100, 60))
 
 
 def _burst_position(pattern, elapsed):

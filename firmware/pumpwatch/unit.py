@@ -15,8 +15,8 @@ Sound timing and, while the clock is lost, pauses run on uptime.
 
 from pumpwatch import button, records, sounds, unload
 from pumpwatch.alarm_policy import AlarmPolicy
-from pumpwatch.conditions import BATTERY_LOW, REFILL_CONDITIONS, REMINDER, SETTINGS_REJECTED, STORAGE_CORRUPT, \
-    kind_of
+from pumpwatch.conditions import BATTERY_LOW, REFILL_ALARMS, REFILL_CONDITIONS, REMINDER, SETTINGS_REJECTED, Plan, \
+    STORAGE_CORRUPT, kind_of
 from pumpwatch.events import EVENT_BUTTON, EVENT_SERIAL
 from pumpwatch.unitfiles import UnitFiles
 
@@ -39,7 +39,7 @@ class Unit(UnitFiles):
         UnitFiles.__init__(self, hal)
         self.prepared = prepared  # the boot's settings phase, when it ran before this code was loaded (entry.py)
         self.booted = False
-        self.plan = None
+        self.plan = None  # type: Plan | None
         self.policy = AlarmPolicy()
         self.settings_crc = None
         self.acks = {}  # persisted: {condition id: until s | DONE}
@@ -69,6 +69,7 @@ class Unit(UnitFiles):
         self.uptime = 0
         self._ticks = hal.ticks_ms()
         self.clock_shift_s = 0  # clock moved without the nurse's confirmation since boot (clock.py)
+        self.time_floor = 0  # while the clock is lost: wall s it is surely past at boot (startup.py); 0: none
 
     # ------------------------------------------------------------------ wake-up
     def step(self, events):
@@ -131,10 +132,14 @@ class Unit(UnitFiles):
         found = []
         if now is not None and self.plan is not None:
             found = self.plan.schedule.active(now)
-        if self.elsewhere is not None and now is not None and now >= self.elsewhere[1]:
-            self.elsewhere = None  # over: the alarms are back (the state record drops it at the next boot)
-        if self.elsewhere is not None:  # elsewhere.py is loaded only while a period is kept (RAM)
-            from pumpwatch import elsewhere
+        elif self.plan is not None and self.time_floor:
+            # clock lost: the refill alarms due by the instant it is surely past still sound as themselves
+            surely = self.time_floor + self.uptime // 1000
+            found = [(cid, since) for cid, since in self.plan.schedule.active(surely)
+                     if kind_of(cid) in REFILL_ALARMS]
+        period = self.elsewhere
+        if period is not None and now is not None and period[0] <= now < period[1]:
+            from pumpwatch import elsewhere  # loaded only while a period is in force (RAM)
             found = elsewhere.replace(self, found, now)
         for fault in self.faults:
             found.append((fault, self.faults[fault]))
@@ -225,7 +230,8 @@ class Unit(UnitFiles):
         if self.pressed_at is None:
             return
         pressed_at, self.pressed_at = self.pressed_at, None
-        kind = button.gesture(hal.ticks_diff(at, pressed_at))
+        held = hal.ticks_diff(at, pressed_at)
+        kind = button.gesture(held)
         request = self.request
         if request is not None and not request.open():
             request = self.request = None
@@ -238,7 +244,8 @@ class Unit(UnitFiles):
             self.acknowledge()
             from pumpwatch import elsewhere
             elsewhere.count_short(self, pressed_at)
-            if self.elsewhere is None:
+            asking = self.request is not None and self.request.what == "elsewhere"
+            if not asking and not elsewhere.in_force(self, self.now_s()):
                 unload(("pumpwatch.elsewhere",))
         elif kind == button.LONG:
             self.shorts = None
@@ -247,11 +254,16 @@ class Unit(UnitFiles):
                 self.request = None
                 self.service.confirm_pairing()
                 self.play_once(sounds.BOOT_CHIRP)
-            elif request is not None and request.what == "elsewhere" and request.confirmed_by(pressed_at):
+            elif request is not None and request.what == "elsewhere":
                 self.request = None
                 from pumpwatch import elsewhere
-                elsewhere.start(self, self.now_s())
-                self.play_once(sounds.CONFIRM_CHIRP)
+                if request.confirmed_by(pressed_at) and held >= elsewhere.CONFIRM_HOLD_MS:
+                    elsewhere.start(self, self.now_s())
+                    self.play_once(sounds.CONFIRM_CHIRP)
+                else:  # the 2 s status press, from habit: not a yes
+                    if not elsewhere.in_force(self, self.now_s()):
+                        unload(("pumpwatch.elsewhere",))
+                    self._read_out_status()
             else:
                 self._read_out_status()
         elif kind == button.HOLD:

@@ -46,10 +46,10 @@ WORDS = {
               "again until the refill is done."),
     "technical": Words(
         title="UNIT alarm",
-        sound="three falling notes, every 10 seconds; the light gives a short blink",
+        sound="three short falling notes, every 10 seconds; the light gives a short blink",
         means="this alarm unit itself needs attention, not your pump: its battery is low, it lost its clock "
               "or its settings, it has a storage fault, or it needs to be synced after a refill somewhere else.",
-        do="Charge or change the unit's battery if it is low; otherwise call your clinic in working hours to "
+        do="Charge or change the unit's battery if it is low; otherwise call your clinic today to "
            "get the unit checked or synced. Until then it may not warn you about your pump.",
         pause="A short press pauses it for 4 hours."),
     "low": Words(

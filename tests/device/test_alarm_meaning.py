@@ -127,12 +127,12 @@ def test_empty_at_3_00_sounds_at_3_00_with_the_high_sound(tmp_path, hardware_fre
 
 
 def _refilled_elsewhere(emu):
-    """Three short presses, then a long press once the question has been asked."""
+    """Three short presses, then a 5-second hold once the question has been asked."""
     for _ in range(3):
         emu.press(150)
         emu.advance(0.4)
     emu.advance(sounds.ELSEWHERE_CHIRP.length_ms / 1000 + 0.5)
-    emu.press(2500)
+    emu.press(6000)
 
 
 def test_refilled_elsewhere_stands_in_for_overdue_and_empty_for_exactly_7_days(tmp_path, hardware_free):
@@ -214,14 +214,13 @@ def test_an_eri_date_gives_three_reminders_90_30_and_7_days_ahead(tmp_path, hard
         patient = scenario.PatientLog()
         scenario.live_until(emu, instants[-1] + 3600, patient, ack_after_s=30)
         heard = alarm_bursts(emu.buzzer_log())
-        emu.press(2500)  # the status readout now ends with the implant's three falling notes
+        emu.press(2500)  # the status readout now ends with the implant's two long notes
         emu.advance(10)
         readout = [pattern_of(s) or s for _, s in bursts(emu.buzzer_log())][-1]
     low = [t for t, name in heard if name == "low"]
     for at in instants:
         assert any(abs(t - at) < 1 for t in low), timecalc.format_iso(at)
-    assert [(hz, ms) for hz, ms in readout[-5:]] == [(sounds.G5, 400), (0, 200), (sounds.D5, 400), (0, 200),
-                                                    (sounds.C4, 600)]
+    assert [(hz, ms) for hz, ms in readout[-3:]] == [(sounds.D5, 600), (0, 300), (sounds.D5, 600)]
 
 
 def test_a_refill_alarm_nobody_answers_gets_louder_and_faster_but_never_the_empty_sound(tmp_path, hardware_free):

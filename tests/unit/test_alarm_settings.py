@@ -108,7 +108,8 @@ def test_a_sync_ends_a_refill_elsewhere(tmp_path):
 def test_a_refill_elsewhere_never_outlasts_7_days_from_now_when_the_clock_moves_back():
     now = 1_796_200_000
     assert elsewhere.cap((now, now + elsewhere.LASTS_S), now - 30 * 86400)[1] == now - 23 * 86400
-    assert elsewhere.cap((now, now + elsewhere.LASTS_S), now + elsewhere.LASTS_S) is None
+    over = elsewhere.cap((now, now + elsewhere.LASTS_S), now + elsewhere.LASTS_S)
+    assert over == (now, now + elsewhere.LASTS_S)  # kept, not in force: it refuses a second period
 
 
 def test_the_kept_plan_carries_the_day_window_clock_and_implant(tmp_path):
