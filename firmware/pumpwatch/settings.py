@@ -276,9 +276,12 @@ def _check_alarms(c, p, doc):
     if doc is None or c.section(doc, "alarms", "alarms") is None:
         return
     start, end = p.day_window
-    if "day_start" in doc:
+    for name in ("day_start", "day_end"):
+        if name in doc and doc[name] is None:
+            c.error("alarms." + name, 'is null: give "HH:MM" or leave the field out')
+    if doc.get("day_start") is not None:
         start = c.time_of_day(doc, "alarms", "day_start")
-    if "day_end" in doc:
+    if doc.get("day_end") is not None:
         end = c.time_of_day(doc, "alarms", "day_end")
     if start is None or end is None:
         return
@@ -311,9 +314,14 @@ def _check_implant(c, p, doc):
             if eri is None or estimated < eri:
                 eri, p.implant_eri_estimated = estimated, True
     p.implant_eri_day = eri
+    if implanted is not None and p.refill_at is not None and implanted * 86400 > p.refill_at + 86400:  # a day: zones
+        c.error("pump.implanted_at", "is after refill.at: check the date")
     if eri is not None and p.refill_at is not None and eri * 86400 <= p.refill_at:
         c.warnings.append("pump.eri_at: the implant's replacement indicator date has passed: book the "
                           "replacement (the pump stops about 90 days after ERI)")
+    elif eri is not None and p.refill_at is not None and eri * 86400 <= p.refill_at + 7 * 86400:
+        c.warnings.append("pump.eri_at: the replacement indicator is less than 7 days away: the unit's "
+                          "reminders before it are already past; tell the patient now")
 
 
 def _check_patient(c, p, risk, patient):

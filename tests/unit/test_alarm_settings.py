@@ -26,6 +26,7 @@ def _errors(doc):
     ({"day_start": "09:00", "day_end": "12:00"}, "alarms.day_end: the day window must run forward"),
     ({"day_start": "8:00"}, 'alarms.day_start: "8:00" is not HH:MM'),
     ({"night": "22:00"}, "alarms.night: unknown field"),
+    ({"day_start": None, "day_end": "09:00"}, "alarms.day_start: is null"),
 ])
 def test_a_day_window_that_is_not_a_day_is_refused_naming_the_field(alarms, message):
     errors = _errors(minimal(alarms=alarms))
@@ -44,6 +45,7 @@ def test_the_day_window_defaults_to_8_to_21_and_is_listed_by_the_forecast():
      "pump.implanted_at: no known service life for a Prometra II"),
     ({"service_life_months": 84}, "pump.service_life_months: needs pump.implanted_at"),
     ({"implanted_at": "2022-01-10", "service_life_months": 2}, "pump.service_life_months: "),
+    ({"implanted_at": "2999-01-10"}, "pump.implanted_at: is after refill.at"),
 ])
 def test_implant_dates_are_checked_naming_the_field(pump, message):
     doc = minimal()
@@ -122,3 +124,11 @@ def test_the_kept_plan_carries_the_day_window_clock_and_implant(tmp_path):
                  "starts"):
         assert getattr(kept, name) == getattr(unit.plan, name), name
     assert kept.day_window == (27000, 79200) and kept.utc_offset_s == 3600
+
+
+def test_an_eri_date_within_a_week_of_the_refill_is_a_warning_for_the_nurse():
+    doc = minimal()
+    doc["pump"]["eri_at"] = "2026-11-24"  # 4 days after the refill: every reminder before it is past
+    p, errors, warnings = settings.check(doc, None)
+    assert errors == [] and any(w.startswith("pump.eri_at: the replacement indicator is less than 7 days")
+                                for w in warnings)
