@@ -77,15 +77,15 @@ class AlarmPolicy:
             if until == DONE:
                 continue
             if until is not None and until > now:
-                next_change = _sooner(next_change, until)
+                next_change = sooner(next_change, until)
                 continue
             resumed = since if until is None or until < since else until
             if days is not None and kind in DAYTIME:
                 if days.waits(now, kind == SYNC_NEEDED):
-                    next_change = _sooner(next_change, days.sounds_at(now, kind == SYNC_NEEDED))
+                    next_change = sooner(next_change, days.sounds_at(now, kind == SYNC_NEEDED))
                     continue
                 if not days.is_urgent(now):
-                    next_change = _sooner(next_change, _window_end(days, now))
+                    next_change = sooner(next_change, _window_end(days, now))
                     opened = days.opened_at(now)
                     if opened is not None and opened > resumed:
                         resumed = opened  # it waited for the morning: escalation counts from then
@@ -95,7 +95,7 @@ class AlarmPolicy:
                 if now >= escalate_at:
                     escalated = True
                 else:
-                    next_change = _sooner(next_change, escalate_at)
+                    next_change = sooner(next_change, escalate_at)
             found.append((cid, PRIORITY[kind]))
             sound = sound_of(cid, escalated)
             if sound > top:
@@ -149,7 +149,8 @@ def _window_end(days, now):
     return None if opened is None else opened + (days.end - days.start)
 
 
-def _sooner(a, b):
+def sooner(a, b):
+    """The earlier of two deadlines, either of which may be None (none)."""
     if a is None:
         return b
     if b is None:

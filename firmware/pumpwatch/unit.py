@@ -14,7 +14,7 @@ Sound timing and, while the clock is lost, pauses run on uptime.
 """
 
 from pumpwatch import button, records, sounds, unload
-from pumpwatch.alarm_policy import AlarmPolicy
+from pumpwatch.alarm_policy import AlarmPolicy, sooner as _sooner
 from pumpwatch.conditions import BATTERY_LOW, REFILL_ALARMS, REFILL_CONDITIONS, REMINDER, SETTINGS_REJECTED, Plan, \
     STORAGE_CORRUPT, kind_of
 from pumpwatch.events import EVENT_BUTTON, EVENT_SERIAL
@@ -332,12 +332,3 @@ class Unit(UnitFiles):
             return None  # read the port again a little later, not in a busy loop
         more = self.service.feed(data)
         return more or skipped
-
-    # ------------------------------------------------------------------ logs
-
-def _sooner(a, b):
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return a if a < b else b

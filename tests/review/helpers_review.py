@@ -9,18 +9,7 @@ from pumpsync.emulator import Emulator
 from pumpwatch import readback, records, settings, sounds, timecalc
 from pumpwatch.forecast import Forecast
 
-DAY = 86400
-REFILL = "2026-11-20T10:30:00Z"
-BASE = {
-    "schema": 1,
-    "pump": {"model": "SynchroMed II", "reservoir_ml": 20, "low_reservoir_alarm_ml": 2},
-    "drug": {"name": "baclofen", "concentration_mcg_per_ml": 2000, "max_days_in_reservoir": 180},
-    "refill": {"at": REFILL, "volume_ml": 20},
-    "therapy": {"steps": [{"start": "00:00", "mcg_per_day": 1500}]},
-    "clock": {"utc_offset_min": 60},
-    "reminders": {"days_before": []},
-    "patient": {"spasticity_origin": "spinal"},
-}
+from test_alarm_meaning import BASE, DAY, REFILL  # noqa: E402,F401  (one copy of the review's settings)
 
 
 def copy(doc):
