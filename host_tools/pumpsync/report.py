@@ -14,6 +14,8 @@ import sys
 from pumpwatch import timecalc
 from pumpwatch.forecast import REASON_DRUG_STABILITY, Forecast
 
+from pumpsync.times import Zone
+
 _REASONS = {
     REASON_DRUG_STABILITY: "drug stability limit",
     "low_reservoir": "low-reservoir alarm volume reached (conservative)",
@@ -34,12 +36,7 @@ def when(forecast: Forecast, utc: int | None, zone: str | None = None) -> str:
     """'2027-01-29 10:00 Europe/Berlin (UTC+01:00)' of an instant, or 'never' (beyond the forecast)."""
     if utc is None:
         return "never (the pump is stopped until the end of the forecast)"
-    offset = forecast.clock.offset_at(utc)
-    sign = "+" if offset >= 0 else "-"
-    hours, minutes = divmod(abs(offset) // 60, 60)
-    utc_name = f"UTC{sign}{hours:02d}:{minutes:02d}"
-    name = f"{zone} ({utc_name})" if zone else utc_name
-    return f"{timecalc.format_local(utc, offset)} {name}"
+    return Zone.of_clock(forecast.clock, zone).local(utc)
 
 
 def _days_from(forecast: Forecast, utc: int | None) -> str:
