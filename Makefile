@@ -56,7 +56,7 @@ run: setup
 	$(VENV)/bin/pumpsync simulate $(EXAMPLE)
 
 test: setup stubs
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 bench: setup
 	$(PY) bench/run_all.py

@@ -133,138 +133,176 @@ def cmd_alarm_preview(args) -> int:
     return EXIT_OK
 
 
-def _unit_options() -> argparse.ArgumentParser:
+UNIT_OPTION_DEFAULTS = {"port": "auto", "keystore": None, "db": None, "timeout": 5.0}
+# `pumpsync --help` lists the commands in the order of a refill visit, then the technician's
+VISIT_ORDER = ("ports", "pair", "status", "time", "forecast", "sync", "refill", "alarm", "log", "history", "keys",
+               "unpair", "maintenance", "deploy", "factory-reset", "emulate", "simulate")
+
+
+def _unit_options(suppress: bool) -> argparse.ArgumentParser:
+    """--port, --keystore, --db, --timeout: accepted before the command and after it."""
     shared = argparse.ArgumentParser(add_help=False)
-    shared.add_argument("--port", required=True, metavar="PORT",
-                        help="the unit's serial port (e.g. /dev/ttyACM0, COM4), or 'auto' for the one unit plugged in")
-    shared.add_argument("--keystore", metavar="PATH", help="file of per-unit keys (default: in your config folder)")
-    shared.add_argument("--db", metavar="PATH", help="the sync history database (default: in your data folder)")
-    shared.add_argument("--timeout", type=float, default=5.0, metavar="S",
-                        help="seconds to wait for the unit's answer (default 5)")
+    default = (lambda name: argparse.SUPPRESS) if suppress else UNIT_OPTION_DEFAULTS.get
+    shared.add_argument("--port", metavar="PORT", default=default("port"),
+                        help="the unit's serial port (e.g. /dev/ttyACM0, COM4); default: auto, the one unit "
+                             "plugged in (refused when there are several)")
+    shared.add_argument("--keystore", metavar="PATH", default=default("keystore"),
+                        help="file of per-unit keys (default: keys.json in your config folder)")
+    shared.add_argument("--db", metavar="PATH", default=default("db"),
+                        help="the history database, a file in an existing folder (default: history.sqlite in "
+                             "your data folder)")
+    shared.add_argument("--timeout", type=float, default=default("timeout"), metavar="S",
+                        help="seconds to wait for each answer of the unit, 0.5 to 300 (default 5)")
     return shared
 
 
 def _add_unit_commands(commands):
     from pumpsync import alarm_words, sync_checks, unit_commands as uc
 
-    shared = _unit_options()
+    shared = _unit_options(suppress=True)
 
-    def add(name, handler, help_text, description, with_port=True):
-        parser = commands.add_parser(name, help=help_text, description=description,
-                                     parents=[shared] if with_port else [])
+    def add(parent, name, handler, help_text, description, with_port=True, **extra):
+        parser = parent.add_parser(name, help=help_text, description=description,
+                                   parents=[shared] if with_port else [], **extra)
         parser.set_defaults(handler=handler)
         return parser
 
-    p = add("ports", uc.cmd_ports, "list serial ports and which may be a PumpWatch unit",
+    p = add(commands, "ports", uc.cmd_ports, "list serial ports and which may be a PumpWatch unit",
             "List serial ports with USB VID:PID, serial number and a guess of the board.", with_port=False)
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p = add("pair", uc.cmd_pair, "pair this computer with a unit (needs a long press on the unit)",
+    p.add_argument("--json", action="store_true", help="print JSON (default: a table)")
+    p = add(commands, "pair", uc.cmd_pair, "pair this computer with a unit (needs a long press on the unit)",
             "Give the unit a new key; it keeps it only if its button is long-pressed within 30 s, the press "
             "beginning after the unit's pairing trill.  A paired unit takes a new key only from a computer "
             "it already trusts.")
     p.add_argument("--name", metavar="NAME", help="what the unit calls this computer (default: its host name)")
-    p = add("status", uc.cmd_status, "unit id, firmware, clock, alarms, battery and the unit's forecast",
-            "Read the unit's status: clock and drift, active and sounding conditions, battery, and its own "
-            "forecast (the same keys as pumpsync forecast --json).")
-    p.add_argument("--json", action="store_true", help="print one JSON object (stable keys)")
-    p = add("sync", uc.cmd_sync, "check new settings, compare with the unit's, write and verify them",
-            "Check SETTINGS.json, compare it with the settings on the unit (dose and concentration changes "
-            "need --confirm), show before/after, write, read back, set the clock, print the new refill due date.")
-    p.add_argument("settings", metavar="SETTINGS.json")
+    p = add(commands, "status", uc.cmd_status, "the unit's clock, alarms, battery and its forecast",
+            "Read the unit's status: clock and drift (a warning beyond a minute), what is active and sounding in "
+            "the patient's words, battery, and its own forecast (the same keys as pumpsync forecast --json).")
+    p.add_argument("--json", action="store_true", help="print one JSON object, times in UTC (default: text)")
+    time_cmd = commands.add_parser("time", help="show or set the unit's clock",
+                                   description="Show the unit's clock next to this computer's, or set it.")
+    time_sub = time_cmd.add_subparsers(dest="time_command", metavar="ACTION", required=True)
+    p = add(time_sub, "show", uc.cmd_time_show, "the unit's clock and this computer's, and how far apart",
+            "Show the unit's clock and this computer's in the patient's local time, and how far apart they are.")
+    p.add_argument("--json", action="store_true", help="print JSON, times in UTC (default: text)")
+    p = add(time_sub, "set", uc.cmd_time_set, "set the unit's clock from this computer's",
+            "Set the unit's clock (UTC) from this computer's clock.  More than 3 h, or to before the unit's "
+            "refill, needs --confirm clock-jump (or a yes at the terminal).")
+    p.add_argument("--confirm", action="append", metavar="CHECK", choices=[uc.CONFIRM_CLOCK_JUMP],
+                   help="clock-jump: move the clock by more than 3 h, or to before the unit's refill (default: "
+                        "ask at a terminal, refuse otherwise)")
+    p = add(commands, "sync", uc.cmd_sync, "check new settings, compare with the unit's, write and verify them",
+            "Check the unit's clock (and set it, with your consent when it is far off), check SETTINGS.json, "
+            "compare it with the settings on the unit (dose and concentration changes need --confirm), show "
+            "before/after, write, read back, print the new refill due date.  Exit 3: written, but the refill "
+            "check (--returned-ml) flagged a discrepancy.")
+    p.add_argument("settings", metavar="SETTINGS.json", help="the new prescription settings file")
     p.add_argument("--confirm", action="append", metavar="CHECK",
                    choices=[*CONFIRMATIONS, *sync_checks.SYNC_CONFIRMATIONS, uc.CONFIRM_CLOCK_JUMP],
-                   help="accept a check that would stop the sync: dose-range, programmer-mismatch (PumpWatch "
-                        "and the programmer's printout disagree), no-printout (no programmer block in the file), "
-                        "dose-change, concentration-change, older-refill, clock-jump (the unit's clock is more "
-                        "than 3 h from this computer's); overrides are logged on the unit and in the history")
-    p.add_argument("--yes", action="store_true", help="do not ask 'proceed?' (the --confirm checks still apply)")
+                   help="accept a check that would stop the sync (repeatable; default: none): dose-range, "
+                        "programmer-mismatch (PumpWatch and the programmer's printout disagree), no-printout (no "
+                        "programmer block in the file), dose-change, concentration-change, older-refill, "
+                        "clock-jump (the unit's clock is more than 3 h from this computer's); overrides are logged "
+                        "on the unit and in the history")
+    p.add_argument("--yes", action="store_true",
+                   help="do not ask 'proceed?' (the --confirm checks still apply; default: ask)")
     p.add_argument("--returned-ml", type=float, metavar="ML",
-                   help="volume drained from the pump before refilling: reconcile it with the expected one")
+                   help="volume drained from the pump before refilling: reconcile it with the expected one "
+                        "(default: no reconciliation)")
     p.add_argument("--flag-pct", type=float, default=sync_checks.DEFAULT_FLAG_PCT, metavar="PCT",
-                   help="flag a delivered-volume discrepancy beyond this percentage (default 15)")
-    p = add("refill", uc.cmd_refill, "reconcile the volume drained from the pump with the expected one",
-            "Compare the volume the nurse drained with the unit's expected remaining volume; a discrepancy "
-            "beyond --flag-pct is flagged (leak, pocket fill, pump error) and recorded.")
-    p.add_argument("--returned-ml", type=float, required=True, metavar="ML")
-    p.add_argument("--flag-pct", type=float, default=sync_checks.DEFAULT_FLAG_PCT, metavar="PCT")
-    p.add_argument("--json", action="store_true")
-    p = add("log", uc.cmd_log, "download the unit's event log",
-            "Download the unit's event log (boots, alarms, acknowledgements, syncs).")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p.add_argument("--csv", metavar="FILE", help="write CSV to FILE")
-    p.add_argument("--since", metavar="ISO", help="only events from this time on")
-    time_cmd = commands.add_parser("time", help="the unit's clock", description="Set the unit's clock.")
-    time_sub = time_cmd.add_subparsers(dest="time_command", metavar="ACTION", required=True)
-    p = time_sub.add_parser("set", parents=[shared], help="set the unit's clock from this computer's",
-                            description="Set the unit's clock (UTC) from this computer's clock.")
-    p.add_argument("--confirm", action="append", metavar="CHECK", choices=[uc.CONFIRM_CLOCK_JUMP],
-                   help="clock-jump: move the clock by more than 3 h, or to before the unit's refill")
-    p.set_defaults(handler=uc.cmd_time_set)
-    keys_cmd = commands.add_parser("keys", help="the computers a unit trusts (list, add, remove)",
-                                   description="List, add or remove the named computers (keys) a unit trusts; "
-                                               "adding one needs a long press on the unit.")
-    keys_sub = keys_cmd.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
-    p = keys_sub.add_parser("list", parents=[shared], help="the names of the computers the unit trusts",
-                            description="List the names of the computers the unit trusts (at most 4).")
-    p.set_defaults(handler=uc.cmd_keys_list)
-    p = keys_sub.add_parser("add", parents=[shared], help="let another computer of the clinic change the unit",
-                            description="From a computer the unit trusts: make a key for another computer, "
-                                        "confirmed by a long press on the unit, and write it to --to.")
-    p.add_argument("name", help="what the unit will call that computer (letters, digits, space . _ -)")
-    p.add_argument("--to", required=True, metavar="KEYSTORE", help="keystore file to write the new key to")
-    p.set_defaults(handler=uc.cmd_keys_add)
-    p = keys_sub.add_parser("remove", parents=[shared], help="revoke a computer's key",
-                            description="Revoke a computer's key on the unit (it can no longer change it).")
-    p.add_argument("name", help="the computer's name, as `pumpsync keys list` shows it")
-    p.set_defaults(handler=uc.cmd_keys_remove)
+                   help="flag a delivered-volume discrepancy beyond this percentage, 0 to 100 (default 15)")
+    p = add(commands, "refill", uc.cmd_refill, "reconcile the volume drained from the pump (before the sync)",
+            "Compare the volume the nurse drained with the unit's expected remaining volume, BEFORE syncing "
+            "the new settings; a discrepancy beyond --flag-pct is flagged (leak, pocket fill, pump error), "
+            "recorded on the unit and here, and exits 3.")
+    p.add_argument("--returned-ml", type=float, required=True, metavar="ML",
+                   help="the volume drained, above 0 and at most the reservoir (required)")
+    p.add_argument("--flag-pct", type=float, default=sync_checks.DEFAULT_FLAG_PCT, metavar="PCT",
+                   help="flag a discrepancy beyond this percentage, 0 to 100 (default 15)")
+    p.add_argument("--json", action="store_true", help="print JSON (default: text)")
     alarm_cmd = commands.add_parser("alarm", help="teach the alarm sounds (play them, or write them as WAV files)",
                                     description="Teach the patient the alarm sounds: play them on the unit, or "
                                                 "write them as WAV files for the patient's phone.")
     alarm_sub = alarm_cmd.add_subparsers(dest="alarm_command", metavar="ACTION", required=True)
     pattern_names = alarm_words.names()
     pattern_help = f"{', '.join(pattern_names)} or all, in that (teaching) order (default: all)"
-    p = alarm_sub.add_parser("test", parents=[shared], help="play the alarms on the unit, with words to read out",
-                             description="For each alarm pattern: print what it sounds like and means, for the "
-                                         "nurse to read out to the patient, then play one burst of it on the unit "
-                                         "and wait until it has ended plus a second.  Recorded in the history.")
+    p = add(alarm_sub, "test", uc.cmd_alarm_test, "play the alarms on the unit, with words to read out",
+            "For each alarm pattern: print what it sounds like and means, for the nurse to read out to the "
+            "patient, then play one burst of it on the unit and wait until it has ended plus a second.  "
+            "Recorded in the history.")
     p.add_argument("pattern", nargs="?", default="all", choices=[*pattern_names, "all"], metavar="PATTERN",
                    help=pattern_help)
     p.add_argument("--pause", type=float, default=2.0, metavar="S",
-                   help="more seconds of silence between one pattern and the next (default 2)")
-    p.set_defaults(handler=uc.cmd_alarm_test)
-    p = alarm_sub.add_parser("preview", help="write the alarm sounds as WAV files (no unit needed)",
-                             description="Write each alarm pattern as DIR/pumpwatch-<name>.wav (16-bit mono "
-                                         "22050 Hz, two bursts with the real silence between them), from the "
-                                         "same data the unit plays, and DIR/README.txt with what each one means, "
-                                         "for the patient's phone.")
+                   help="more seconds of silence between one pattern and the next, 0 to 600 (default 2)")
+    p = add(alarm_sub, "preview", cmd_alarm_preview, "write the alarm sounds as WAV files (no unit needed)",
+            "Write each alarm pattern as DIR/pumpwatch-<name>.wav (16-bit mono 22050 Hz, two bursts with the "
+            "real silence between them), from the same data the unit plays, and DIR/README.txt with what each "
+            "one means, for the patient's phone.", with_port=False)
     p.add_argument("pattern", nargs="?", default="all", choices=[*pattern_names, "all"], metavar="PATTERN",
                    help=pattern_help)
     p.add_argument("--wav", required=True, metavar="DIR", help="folder to write to (made if missing; required)")
     p.add_argument("--force", action="store_true",
                    help="overwrite files already there (default: refuse, naming the file)")
-    p.set_defaults(handler=cmd_alarm_preview)
-    p = add("maintenance", uc.cmd_maintenance, "let mpremote in (the unit stops monitoring for a while)",
+    p = add(commands, "log", uc.cmd_log, "download the unit's event log (or clear it)",
+            "Download the unit's event log (boots, alarms, acknowledgements, syncs), times in the patient's "
+            "local time.  `pumpsync log clear` keeps a copy in the history, then clears the unit's log.")
+    p.add_argument("action", nargs="?", choices=["download", "clear"], default="download", metavar="ACTION",
+                   help="download (default) or clear")
+    p.add_argument("--json", action="store_true", help="print JSON, times in UTC epoch seconds (default: text)")
+    p.add_argument("--csv", metavar="FILE", help="write CSV to FILE (default: print text)")
+    p.add_argument("--force", action="store_true", help="overwrite the --csv FILE if it exists (default: refuse)")
+    p.add_argument("--since", metavar="WHEN",
+                   help="only events from this date (2027-01-01, local midnight) or ISO time on (default: all)")
+    p.add_argument("--unit-id", dest="yes_i_typed", metavar="ID",
+                   help="log clear: the unit's id, as the confirmation in a script (default: type it)")
+    p = add(commands, "history", uc.cmd_history, "what was synced, paired, reconciled and downloaded, and when",
+            "Show the local record of syncs, pairings, refill checks and downloads.", with_port=False)
+    p.add_argument("--unit", metavar="ID", help="only this unit (default: every unit)")
+    p.add_argument("--db", metavar="PATH", default=None,
+                   help="the history database (default: history.sqlite in your data folder)")
+    p.add_argument("--json", action="store_true", help="print JSON, settings as objects (default: text)")
+    keys_cmd = commands.add_parser("keys", help="the computers a unit trusts (list, add, revoke)",
+                                   description="List, add or revoke the named computers (keys) a unit trusts; "
+                                               "adding one needs a long press on the unit.")
+    keys_sub = keys_cmd.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    add(keys_sub, "list", uc.cmd_keys_list, "the names of the computers the unit trusts",
+        "List the names of the computers the unit trusts (at most 4).")
+    p = add(keys_sub, "add", uc.cmd_keys_add, "let another computer of the clinic change the unit",
+            "From a computer the unit trusts: make a key for another computer, confirmed by a long press on "
+            "the unit, and write it to --to.")
+    p.add_argument("name", help="what the unit will call that computer (letters, digits, space . _ -)")
+    p.add_argument("--to", required=True, metavar="KEYSTORE", help="keystore file to write the new key to (required)")
+    p = add(keys_sub, "revoke", uc.cmd_keys_remove, "revoke a computer's key (it can no longer change the unit)",
+            "Revoke a computer's key on the unit (it can no longer change it).", aliases=["remove"])
+    p.add_argument("name", help="the computer's name, as `pumpsync keys list` shows it")
+    add(commands, "unpair", uc.cmd_unpair, "this computer gives up its key on the unit",
+        "Revoke this computer's own key on the unit and forget it here (the unit keeps the other computers').")
+    p = add(commands, "maintenance", uc.cmd_maintenance, "let mpremote in (the unit stops monitoring for a while)",
             "Authenticated request that drops the unit to the MicroPython REPL for deployment with mpremote; "
             "the watchdog brings it back to monitoring after --minutes.")
     p.add_argument("--minutes", type=int, default=5, help="1-30 (default 5)")
-    p = add("deploy", uc.cmd_deploy, "install or update the firmware on a unit (mpremote)",
-            "Build the firmware as .mpy for a board, put a running unit into maintenance, copy only the "
-            "changed files with mpremote, reset, and verify the new version.  Settings, keys and the "
-            "event log on the unit are kept.")
-    p.add_argument("--board", required=True, choices=["esp32", "rp2", "pico-w"], help="the board's configuration")
+    p = add(commands, "deploy", uc.cmd_deploy, "install or update the firmware on a unit (mpremote)",
+            "Build the firmware as .mpy for a board, check the board the unit reports, put a running unit into "
+            "maintenance, copy only the changed files with mpremote, reset, and verify the new version.  "
+            "Settings, keys and the event log on the unit are kept.")
+    p.add_argument("--board", required=True, choices=["esp32", "rp2", "pico-w"],
+                   help="the board's configuration (required; checked against the board the unit reports)")
     p.add_argument("--source", metavar="DIR", help="firmware tree to deploy (default: firmware/)")
-    p = commands.add_parser("history", help="what was synced, paired, reconciled and downloaded, and when",
-                            description="Show the local record of syncs, pairings, refill checks and downloads.")
-    p.add_argument("--unit", metavar="ID", help="only this unit")
-    p.add_argument("--db", metavar="PATH", help="the sync history database")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=uc.cmd_history)
+    p = add(commands, "factory-reset", uc.cmd_factory_reset, "erase the unit's patient: settings, keys and log",
+            "Erase the unit's settings, keys and event log (a copy of the log is kept in the history) for the "
+            "next patient.  You type the unit's id to confirm.")
+    p.add_argument("--unit-id", metavar="ID", help="the unit's id, as the confirmation in a script (default: type it)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="pumpsync",
-        description="PumpWatch host tools: forecast refills and look after a PumpWatch unit.")
+        prog="pumpsync", parents=[_unit_options(suppress=True)],
+        description="PumpWatch host tools: forecast refills and look after a PumpWatch unit.  The commands "
+                    "below are in the order of a refill visit (ports, pair, status, time, forecast, sync, refill, "
+                    "alarm, log, history), then the technician's.  Unit options (--port, --keystore, --db, "
+                    "--timeout) go before or after the command.",
+        epilog="Exit codes: 0 done, 1 failed while doing it, 2 bad input (nothing was changed), 3 a refill check "
+               "flagged a discrepancy.  `pumpsync COMMAND --help` tells more.")
     parser.add_argument("--version", action="version", version=f"pumpsync {FIRMWARE_VERSION}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
@@ -314,39 +352,62 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--ack-after", type=float, default=30, metavar="S",
                           help="seconds the patient takes to press the button (default 30)")
     simulate.set_defaults(handler=cmd_simulate)
+    _in_visit_order(commands)
     return parser
 
 
+def _in_visit_order(commands):
+    rank = {name: i for i, name in enumerate(VISIT_ORDER)}
+    commands._choices_actions.sort(key=lambda action: rank.get(action.dest, len(rank)))
+
+
 def _failure(exc: Exception) -> int:
-    from pumpsync.client import UnitError
-    from pumpsync.unit_commands import CommandFailed
+    from pumpsync.client import UnitError, printable
+    from pumpsync.session import CommandFailed
 
     if isinstance(exc, CommandFailed):
         print(f"pumpsync: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT if exc.bad_input else EXIT_FAILED
-    if isinstance(exc, UnitError):
-        print(f"pumpsync: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    if isinstance(exc, OSError):
-        print(f"pumpsync: {exc}", file=sys.stderr)
+        return exc.exit_code
+    if isinstance(exc, (UnitError, OSError)):
+        print(f"pumpsync: {printable(exc)}", file=sys.stderr)
         return EXIT_FAILED
     # Anything else is a reply pumpsync did not expect (a damaged or rogue device) or a bug:
     # one sentence, never a traceback, and nothing recorded as done.
-    from pumpsync.client import printable
     print(f"pumpsync: unexpected {type(exc).__name__}: {printable(exc)} (nothing more was done)", file=sys.stderr)
     return EXIT_FAILED
 
 
+def _quiet_broken_pipe() -> int:
+    """`pumpsync log | head`: the reader went away; stop without a word (as other tools do)."""
+    import os
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141  # 128 + SIGPIPE, what a shell reports for a reader that stopped early
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        args = parser.parse_args(argv)
+        for name, default in UNIT_OPTION_DEFAULTS.items():
+            if not hasattr(args, name):
+                setattr(args, name, default)
+        code = args.handler(args)
+        sys.stdout.flush()  # a reader gone early is found here, not at exit
+        return code
     except UsageError as exc:
         print(f"pumpsync: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except Exception as exc:  # noqa: BLE001 - every failure is one sentence, never a traceback
-        return _failure(exc)
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except KeyboardInterrupt:
-        print("pumpsync: interrupted", file=sys.stderr)
-        return EXIT_FAILED
+        print("\npumpsync: interrupted (what was done so far is in the history)", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - every failure is one sentence, never a traceback
+        try:
+            return _failure(exc)
+        except BrokenPipeError:
+            return _quiet_broken_pipe()

@@ -22,7 +22,12 @@ import serial
 
 from pumpwatch import protocol, records
 
+from pumpsync import port_lock
+
 DEFAULT_TIMEOUT_S = 5.0
+DISCONNECTED = "disconnected"  # the port went away under us (a pulled cable, a unit that reset)
+MAINTENANCE = "maintenance"  # a MicroPython prompt answers instead of the unit
+MAINTENANCE_PROMPT = b">>>"
 RESTART_S = 20.0  # a unit restarting to check new settings answers again within this
 SETTINGS_PIECE_JSON = 1536  # a piece of settings text, escaped as JSON, stays well under protocol.MAX_FRAME
 _UNIT_ID = re.compile(r"[0-9a-f]{12}")
@@ -43,6 +48,7 @@ class UnitError(Exception):
         super().__init__(printable(message))
         self.code = printable(code)
         self.fields = [printable(f) for f in fields] if isinstance(fields, list) else []
+        self.settings_unchanged = False  # put_settings: True when the unit surely kept its old settings
 
 
 def open_serial(port: str, timeout: float = DEFAULT_TIMEOUT_S) -> serial.Serial:
@@ -79,22 +85,42 @@ def _pieces(text: str):
 
 class UnitClient:
     def __init__(self, port: str, key: bytes | None = None, timeout: float = DEFAULT_TIMEOUT_S,
-                 key_name: str | None = None):
+                 key_name: str | None = None, command: str | None = None):
         self.port = port
         self.key = key
         self.key_name = key_name
         self.timeout = timeout
-        self.link = open_serial(port, timeout)
+        try:
+            self._lock = port_lock.acquire(port, command)
+        except port_lock.PortBusy as exc:
+            raise UnitError(str(exc), "port_busy") from None
+        try:
+            self.link = open_serial(port, timeout)
+        except BaseException:
+            port_lock.release(self._lock)
+            raise
         self.next_id = int(time.time() * 1000) % 1_000_000
         self.bytes_sent = 0
         self.bytes_received = 0
         self._pending = b""
+        self._seen_other = b""  # the end of what came that was not a frame (a REPL prompt?)
         # A stray byte left on the line would glue onto our first frame: end it.
-        self.link.write(b"\n")
-        self.link.reset_input_buffer()
+        try:
+            self.link.write(b"\n")
+            self.link.reset_input_buffer()
+        except (serial.SerialException, OSError) as exc:
+            self.close()
+            raise UnitError(f"cannot talk to {port} ({exc}): is the cable in?", DISCONNECTED) from None
 
     def close(self):
-        self.link.close()
+        try:
+            self.link.close()
+        except (serial.SerialException, OSError):
+            pass  # a pulled cable: nothing left to close
+        port_lock.release(self._lock)
+
+    def note_unit(self, unit_id: str):
+        port_lock.note_unit(self._lock, unit_id)
 
     def __enter__(self) -> "UnitClient":
         return self
@@ -134,16 +160,24 @@ class UnitClient:
         crc = records.crc_of(text)
         staged: dict = {}
         for offset, piece in _pieces(text):
-            staged = self.write("settings_put", {"text": piece, "offset": offset, "total": len(text), "crc": crc},
-                                timeout)
+            try:
+                staged = self.write("settings_put", {"text": piece, "offset": offset, "total": len(text),
+                                                     "crc": crc}, timeout)
+            except UnitError as exc:
+                # before the last piece the unit keeps its settings; the last one may have been taken
+                exc.settings_unchanged = offset + len(piece) < len(text) or exc.code not in (DISCONNECTED,
+                                                                                               "timeout")
+                raise
         deadline = time.monotonic() + (timeout or self.timeout) + RESTART_S
         while True:
             try:
                 outcome = self.call("settings_result", verified=True, timeout=0.5)
                 break
             except UnitError as exc:
-                if exc.code not in ("timeout", "no_unit"):
+                if exc.code not in ("timeout", "no_unit", DISCONNECTED):
                     raise
+                if exc.code == DISCONNECTED:
+                    self._reopen()
             except (serial.SerialException, OSError):
                 self._reopen()
             if time.monotonic() > deadline:
@@ -173,9 +207,13 @@ class UnitClient:
         self.next_id += 1
         request = {"v": protocol.VERSION, "id": self.next_id, **body}
         frame = b"\n" + protocol.encode(request, key)  # a stray byte on the line cannot glue onto it
-        self.link.write(frame)
-        self.bytes_sent += len(frame)
-        reply, mac, reply_body = self._read_reply(self.next_id, timeout or self.timeout)
+        try:
+            self.link.write(frame)
+            self.bytes_sent += len(frame)
+            reply, mac, reply_body = self._read_reply(self.next_id, timeout or self.timeout)
+        except (serial.SerialException, OSError) as exc:
+            raise UnitError(f"the unit's port {self.port} went away ({exc}): the cable was pulled, or the unit "
+                            "restarted", DISCONNECTED) from None
         err: dict = reply["err"] if isinstance(reply.get("err"), dict) else {}
         refused_before_auth = not reply.get("ok") and err.get("code") == protocol.UNAUTHORISED
         if expect is not None and not refused_before_auth:
@@ -235,9 +273,14 @@ class UnitClient:
         while True:
             line = self._read_line(deadline)
             if line is None:
-                raise UnitError(f"no answer from the unit on {self.port} within {timeout:.0f} s "
+                if MAINTENANCE_PROMPT in self._pending or MAINTENANCE_PROMPT in self._seen_other:
+                    raise UnitError(f"the unit on {self.port} is in maintenance (its MicroPython prompt answers): it "
+                                    "is NOT MONITORING; it returns to monitoring by itself when the maintenance "
+                                    "minutes are over, or press its reset button", MAINTENANCE)
+                raise UnitError(f"no answer from the unit on {self.port} within {timeout:g} s "
                                 "(is it a PumpWatch unit, and running?)", "timeout")
             if not line.startswith(protocol.MAGIC):
+                self._seen_other = (self._seen_other + line)[-64:]
                 continue
             try:
                 message, mac, body = decode_reply(line)

@@ -91,11 +91,29 @@ def _unit_manifest(port: str) -> dict:
         return {}
 
 
-def maintenance_if_running(port: str, key_for) -> str | None:
-    """If PumpWatch runs on the port, put it in maintenance; its unit id (None: no PumpWatch)."""
+EMULATED_BOARD = "emulator"  # the emulated unit takes any board's build (its HAL ignores the pins)
+
+
+def check_board(board: str, reported) -> None:
+    """The board the unit reports must be the one the build is for: another board's pins
+    would leave its buzzer, button or LED dead."""
+    expected = json.loads(board_config(board).read_text())["name"]
+    if reported in (expected, EMULATED_BOARD):
+        return
+    names = {v: k for k, v in BOARDS.items()}
+    hint = f"--board {names[reported]}" if reported in names else "the --board that matches it"
+    raise DeployError(f"the unit reports board {reported!r}, not {expected!r} (--board {board}): another board's "
+                      f"pins would leave its buzzer silent; nothing was changed; use {hint}")
+
+
+def maintenance_if_running(port: str, key_for, board: str | None = None) -> str | None:
+    """If PumpWatch runs on the port, check its board and put it in maintenance; its unit id
+    (None: no PumpWatch)."""
     try:
-        with UnitClient(port, timeout=2) as client:
+        with UnitClient(port, timeout=2, command="deploy") as client:
             hello = client.call("hello")
+            if board is not None:
+                check_board(board, hello.get("board"))
             client.key = key_for(hello["unit_id"])
             if client.key is None:
                 raise DeployError(f"unit {hello['unit_id']} runs PumpWatch but is not paired with this computer: "
@@ -115,7 +133,7 @@ def deploy(port: str, board: str, key_for, source: Path = FIRMWARE_DIR, log=prin
         stage = Path(tmp)
         manifest = build(stage, board, source)
         log(f"built firmware {manifest['version']} for {board}: {len(manifest['files'])} files (.mpy)")
-        unit_id = maintenance_if_running(port, key_for)
+        unit_id = maintenance_if_running(port, key_for, board)
         log("unit in maintenance" if unit_id else "no PumpWatch answering: installing onto MicroPython")
         old = _unit_manifest(port).get("files", {})
         changed = [name for name, digest in manifest["files"].items() if old.get(name) != digest]

@@ -33,17 +33,25 @@ class Keystore:
             data = json.loads(self.path.read_text())
         except FileNotFoundError:
             return {"units": {}}
+        except IsADirectoryError:
+            raise OSError(f"the keystore {self.path} is a folder: give the key file's path (--keystore)") from None
         except (OSError, ValueError) as exc:
             raise OSError(f"the keystore {self.path} cannot be read ({exc}); fix or move it") from None
         if not isinstance(data, dict) or not isinstance(data.get("units"), dict):
             raise OSError(f"the keystore {self.path} is not a pumpsync keystore; fix or move it")
         return data
 
+    def check(self):
+        """OSError (one sentence) if the file exists but is not a keystore; before any port is opened."""
+        self._read()
+
     def _entry(self, unit_id: str) -> dict | None:
         entry = self._read()["units"].get(unit_id)
         if entry is None:
             return None
         try:
+            if not isinstance(entry, dict) or not isinstance(entry.get("name", ""), str):
+                raise ValueError(unit_id)
             bytes.fromhex(entry["key"])
         except (TypeError, KeyError, ValueError):
             raise OSError(f"the keystore {self.path} has a damaged entry for unit {unit_id}; pair again") from None

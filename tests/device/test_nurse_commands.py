@@ -95,7 +95,9 @@ def test_refill_reconciliation_flags_a_shortfall(synced_unit):
     run = synced_unit
     run.emu.advance(30 * 86400)
     # about 12 mL expected after 30 days at 412 mcg/day; only 6 mL came back
-    result = json.loads(run("refill", "--returned-ml", "6", "--json").stdout)
+    flagged = run("refill", "--returned-ml", "6", "--json", check=False)
+    assert flagged.returncode == 3  # scripts notice a flagged discrepancy
+    result = json.loads(flagged.stdout)
     assert result["flagged"] is True and "leak or a pocket fill" in result["meaning"]
     ok = json.loads(run("refill", "--returned-ml", str(result["expected_ml"]), "--json").stdout)
     assert ok["flagged"] is False

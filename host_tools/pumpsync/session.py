@@ -1,0 +1,120 @@
+"""An open conversation with one unit, for one pumpsync command.
+
+Owns what every unit command does first and the same way: check its local
+files (history, keystore) before the port is touched, find and lock the port,
+say hello, look up this computer's key for the unit, and the patient's time
+zone for showing times (from the settings the unit holds, else this
+computer's).  Also the one-sentence failure (`CommandFailed`) and the
+'proceed?' question.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+
+from pumpwatch.settings import check as check_settings
+
+from pumpsync import ports as port_lookup
+from pumpsync import times
+from pumpsync.client import UnitClient
+from pumpsync.history import History, HistoryPathError
+from pumpsync.keystore import Keystore
+
+MIN_TIMEOUT_S, MAX_TIMEOUT_S = 0.5, 300
+
+
+class CommandFailed(Exception):
+    """One sentence for the nurse; exit code 1 (2 when `bad_input`, or `exit_code`)."""
+
+    def __init__(self, message: str, bad_input: bool = False, exit_code: int | None = None):
+        super().__init__(message)
+        self.bad_input = bad_input
+        self.exit_code = exit_code if exit_code is not None else (2 if bad_input else 1)
+
+
+def open_history(path) -> History:
+    try:
+        return History(path)
+    except HistoryPathError as exc:
+        raise CommandFailed(str(exc), bad_input=True) from None
+
+
+def check_timeout(value: float):
+    if not (isinstance(value, (int, float)) and math.isfinite(value) and MIN_TIMEOUT_S <= value <= MAX_TIMEOUT_S):
+        raise CommandFailed(f"--timeout: {value} is not a number of seconds from {MIN_TIMEOUT_S:g} to "
+                            f"{MAX_TIMEOUT_S}", bad_input=True)
+
+
+class Session:
+    """An open connection to the unit named by --port, with its key if paired."""
+
+    def __init__(self, args, need_key: bool = False):
+        check_timeout(args.timeout)
+        self.keystore = Keystore(args.keystore)
+        self.keystore.check()
+        self.history = open_history(args.db)
+        self.client = None
+        try:
+            try:
+                self.port = port_lookup.resolve(args.port)
+            except port_lookup.PortError as exc:
+                raise CommandFailed(str(exc)) from None
+            self.client = UnitClient(self.port, timeout=args.timeout, command=getattr(args, "command", None))
+            self.hello = self.client.call("hello")
+            self.unit_id = self.hello["unit_id"]
+            self.client.note_unit(self.unit_id)
+            self.client.key = self.keystore.key_for(self.unit_id)
+            self.client.key_name = self.keystore.name_for(self.unit_id)
+            if need_key and self.client.key is None:
+                raise CommandFailed(f"unit {self.unit_id} is not paired with this computer: run pumpsync pair "
+                                    "first")
+        except BaseException:
+            self.close()
+            raise
+        self._settings = None
+
+    def unit_settings(self):
+        """(text, prescription, document) of the settings the unit holds; (None, None, None) if none.
+        A stored file this pumpsync cannot check gives a None prescription."""
+        if self._settings is None:
+            text = self.client.call("settings_get", verified=True)["text"]
+            if not isinstance(text, str):
+                self._settings = (None, None, None)
+            else:
+                try:
+                    document = json.loads(text)
+                    prescription = check_settings(document, None)[0]
+                except Exception:  # noqa: BLE001 - a file from other firmware: shown without its zone
+                    document, prescription = None, None
+                self._settings = (text, prescription, document)
+        return self._settings
+
+    def zone(self) -> times.Zone:
+        """The patient's zone from the unit's settings, else this computer's."""
+        _, prescription, document = self.unit_settings()
+        return times.zone_of_settings(prescription, document)
+
+    def close(self):
+        if self.client is not None:
+            self.client.close()
+        self.history.close()
+
+
+def ask(question: str, assume_yes: bool) -> bool:
+    if assume_yes:
+        return True
+    if not sys.stdin.isatty():
+        raise CommandFailed("not at a terminal, so nobody can answer 'proceed?': add --yes to proceed",
+                            bad_input=True)
+    try:
+        answer = input(f"{question} [y/N] ").strip().lower()
+    except EOFError:
+        answer = ""
+    return answer in ("y", "yes")
+
+
+def print_json(value):
+    json.dump(value, sys.stdout, indent=2)
+    print()

@@ -1,0 +1,144 @@
+"""Which computers a unit trusts: pair, keys list/add/revoke, unpair.
+
+Owns the pairing walk-through (a new key the unit keeps only after a long
+press on it, beginning after its trill) and the key list commands.  A paired
+unit takes a new key only from a computer it already trusts; the keys live
+in keystore.py's file, the unit's side in firmware/pumpwatch/keys.py.
+"""
+
+from __future__ import annotations
+
+import time
+
+from pumpsync.client import UnitClient, printable
+from pumpsync.keystore import Keystore
+from pumpsync.progress import Progress
+from pumpsync.session import CommandFailed, Session
+
+PAIR_WAIT_S = 30
+
+
+def cmd_pair(args) -> int:
+    session = Session(args)
+    try:
+        return pair_unit(session, name=args.name)
+    finally:
+        session.close()
+
+
+def _wait_for_press(session: Session, started: dict, on_fail):
+    print(f"Unit {session.unit_id}: after the trill, press and HOLD the unit's button for 2 seconds "
+          f"(within {PAIR_WAIT_S} s)...", flush=True)
+    progress = Progress(PAIR_WAIT_S, "waiting for the long press")
+    began = time.monotonic()
+    limit = PAIR_WAIT_S + 2 + started.get("press_after_ms", 0) / 1000
+    while True:
+        state = session.client.call("pair_status")["state"]
+        if state == "paired":
+            break
+        if state in ("expired", "none") or time.monotonic() - began > limit:
+            progress.done()
+            on_fail()
+            raise CommandFailed("no long press on the unit within 30 s: pairing cancelled, nothing changed")
+        progress.update(time.monotonic() - began)
+        time.sleep(0.2)
+    progress.done()
+
+
+def pair_unit(session: Session, while_waiting=None, name: str | None = None) -> int:
+    """Pair: a new key, kept by the unit only after a long press there that starts
+    after its pairing chirp.  A paired unit takes a new key only from a computer it
+    already trusts (this one re-pairing), never from a stranger.
+    `while_waiting()` is called once the unit waits (a simulation presses then)."""
+    key = Keystore.new_key()
+    name = name or session.client.key_name or Keystore.default_name()
+    if session.hello.get("paired"):
+        if session.client.key is None:
+            session.history.record("pair", session.unit_id, "refused", reason="already paired elsewhere")
+            raise CommandFailed(f"unit {session.unit_id} is already paired with another computer: add this one "
+                                "from there (pumpsync keys add NAME --to THIS-COMPUTERS-KEYSTORE), or "
+                                "factory-reset the unit on the unit itself (hold the button 10 s, then 10 s again "
+                                "after the two low tones)")
+        started = session.client.write("key_add", {"key": key.hex(), "name": name})
+    else:
+        started = session.client.call("pair", {"key": key.hex(), "name": name})
+    if while_waiting is not None:
+        while_waiting()
+    _wait_for_press(session, started,
+                    lambda: session.history.record("pair", session.unit_id, "failed", reason="no long press"))
+    session.client.key, session.client.key_name = key, name
+    session.client.call("keys", verified=True)  # proves the unit stored *our* key
+    session.keystore.store(session.unit_id, key, name)
+    session.history.record("pair", session.unit_id, "ok", port=session.port, name=name)
+    print(f"Paired: this computer ({printable(name)}) may now change unit {session.unit_id} "
+          f"(key in {session.keystore.path})")
+    return 0
+
+
+def cmd_keys_list(args) -> int:
+    session = Session(args)
+    try:
+        names = session.client.call("keys", verified=True)["names"]
+    finally:
+        session.close()
+    mine = session.client.key_name
+    if not names:
+        print(f"unit {session.unit_id} trusts no computer (it can be paired: pumpsync pair)")
+    for name in names:
+        print(f"{printable(name)}{'   (this computer)' if name == mine else ''}")
+    return 0
+
+
+def cmd_keys_add(args) -> int:
+    """Another computer of the clinic: a new key the unit keeps after a press on it,
+    written into that computer's keystore file (carry it over, then delete it here)."""
+    session = Session(args, need_key=True)
+    try:
+        key = Keystore.new_key()
+        started = session.client.write("key_add", {"key": key.hex(), "name": args.name})
+        _wait_for_press(session, started, lambda: None)
+        with UnitClient(session.port, key=key, key_name=args.name, timeout=args.timeout) as other:
+            other.call("keys", verified=True)  # the unit holds the new key
+        Keystore(args.to).store(session.unit_id, key, args.name)
+        session.history.record("key_add", session.unit_id, "ok", name=args.name)
+    finally:
+        session.close()
+    print(f"unit {session.unit_id} now trusts {printable(args.name)}; its key is in {args.to}: use that file as "
+          "that computer's --keystore (or merge it there), then delete this copy")
+    return 0
+
+
+def _revoke(args, name: str) -> tuple[str, list]:
+    session = Session(args, need_key=True)
+    try:
+        known = session.client.call("keys", verified=True)["names"]
+        if name not in known:
+            raise CommandFailed(f"unit {session.unit_id} has no key called {printable(name)}; it trusts: "
+                                f"{printable(', '.join(known)) or 'no computer'}", bad_input=True)
+        result = session.client.write("key_remove", {"name": name})
+        session.history.record("key_remove", session.unit_id, "ok", name=name)
+        if name == session.client.key_name:
+            session.keystore.forget(session.unit_id)
+        return session.unit_id, result["names"]
+    finally:
+        session.close()
+
+
+def cmd_keys_remove(args) -> int:
+    unit_id, names = _revoke(args, args.name)
+    print(f"unit {unit_id} no longer trusts {printable(args.name)}; it trusts: "
+          f"{printable(', '.join(names)) or 'no computer (it can be paired again)'}")
+    return 0
+
+
+def cmd_unpair(args) -> int:
+    """This computer gives up its own key on the unit (and forgets it here)."""
+    keystore = Keystore(args.keystore)
+    session = Session(args, need_key=True)
+    name = session.client.key_name
+    session.close()
+    unit_id, names = _revoke(args, name)
+    assert keystore.key_for(unit_id) is None
+    print(f"this computer ({printable(name)}) is no longer paired with unit {unit_id}; the unit trusts: "
+          f"{printable(', '.join(names)) or 'no computer (it can be paired again with a long press)'}")
+    return 0

@@ -1,0 +1,150 @@
+"""`pumpsync log` and `pumpsync log clear`: the unit's event log on this computer.
+
+Owns downloading both logs page by page (always ending, however the device
+pages), their text (the patient's local time, never epoch seconds), CSV and
+JSON, `--since` (a date or a time), and clearing: the log is downloaded and
+kept in the history first, and the nurse types the unit's id, so clearing
+never loses evidence.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+from pumpwatch import readback, timecalc
+
+from pumpsync import times
+from pumpsync.client import UnitClient, printable
+from pumpsync.progress import Progress
+from pumpsync.session import CommandFailed, Session, print_json
+
+MAX_LOG_PAGES = 2000  # a unit that never says "done" cannot keep us paging
+_TIME_FIELDS = ("until", "at", "was", "refill_at", "due")
+
+
+def download_log(client: UnitClient, which: str = "events") -> list[dict]:
+    """Every entry of one of the unit's logs, page by page; always ends (a unit
+    that never says it is done, or does not move on, is cut off)."""
+    entries, cursor = [], None
+    progress = Progress(MAX_LOG_PAGES, f"downloading the {which} log")
+    for page in range(MAX_LOG_PAGES):
+        reply = client.call("log", {"log": which, "cursor": cursor}, verified=True)  # signed when paired
+        lines: list = reply["lines"] if isinstance(reply.get("lines"), list) else []
+        for line in lines:
+            entry = readback.parse_line(line.encode()) if isinstance(line, str) else None
+            if isinstance(entry, dict):
+                entries.append(entry)
+        if reply.get("done") is True or (not lines and reply.get("cursor") == cursor):
+            break
+        cursor = reply.get("cursor")
+        if page > 3:
+            progress.update(page)
+    progress.done()
+    return entries
+
+
+def download_logs(client: UnitClient) -> list[dict]:
+    """The evidence log and the noise log, merged in time order (entries whose
+    time was unknown stay after the entry before them)."""
+    merged = []
+    for which in ("events", "noise"):
+        last = 0
+        for order, entry in enumerate(download_log(client, which)):
+            t = entry.get("t")
+            last = t if isinstance(t, (int, float)) else last
+            merged.append((last, which != "events", order, entry))
+    merged.sort(key=lambda item: item[:3])
+    return [entry for *_, entry in merged]
+
+
+def parse_since(text: str, zone: times.Zone) -> int:
+    """An ISO time with Z or an offset, or a date (its midnight in `zone`)."""
+    epoch = timecalc.parse_iso(text)
+    if epoch is not None:
+        return epoch
+    days = timecalc.parse_date(text)
+    if days is None:
+        raise CommandFailed(f'--since: "{text}" is not a date (2027-01-01) or an ISO 8601 time with Z or an '
+                            'offset (2027-01-01T08:00:00Z)', bad_input=True)
+    midnight = days * 86400
+    return midnight - zone.offset_at(midnight - zone.offset_at(midnight))
+
+
+def _detail_text(entry: dict, zone: times.Zone) -> str:
+    parts = []
+    for key, value in entry.items():
+        if key in ("t", "e"):
+            continue
+        if key in _TIME_FIELDS and times.is_instant(value) and value > 10**8:
+            value = zone.local(value)
+        parts.append(f"{key}={value}")
+    return printable(" ".join(parts))
+
+
+def cmd_log(args) -> int:
+    if getattr(args, "action", "download") == "clear":
+        return cmd_log_clear(args)
+    if args.csv and Path(args.csv).exists() and not args.force:
+        raise CommandFailed(f"--csv: {args.csv} already exists: nothing was written (add --force to overwrite)",
+                            bad_input=True)
+    if args.csv and not Path(args.csv).resolve().parent.is_dir():
+        raise CommandFailed(f"--csv: the folder of {args.csv} does not exist", bad_input=True)
+    session = Session(args)
+    try:
+        zone = session.zone()
+        since = parse_since(args.since, zone) if args.since else None
+        entries = download_logs(session.client)
+        session.history.record("log_download", session.unit_id, "ok", events=len(entries))
+    finally:
+        session.close()
+    if since is not None:
+        entries = [e for e in entries if isinstance(e.get("t"), (int, float)) and e["t"] >= since]
+    if args.csv:
+        with open(args.csv, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["time_utc", "time_local", "event", "details"])
+            for e in entries:
+                details = {k: v for k, v in e.items() if k not in ("t", "e")}
+                writer.writerow([times_iso(e.get("t")), zone.local_seconds(e.get("t"), ""),
+                                 printable(e.get("e")), json.dumps(details)])
+        print(f"{len(entries)} events written to {args.csv}")
+    elif args.json:
+        print_json(entries)
+    else:
+        for e in entries:
+            stamp = zone.local_seconds(e.get("t"), "(time unknown)")
+            print(f"{stamp}  {printable(e.get('e')):<14} {_detail_text(e, zone)}")
+    return 0
+
+
+def times_iso(epoch) -> str:
+    return timecalc.format_iso(int(epoch)) if times.is_instant(epoch) else ""
+
+
+def cmd_log_clear(args) -> int:
+    """Clear the unit's logs (a unit going to the next patient): downloaded into the history first."""
+    session = Session(args, need_key=True)
+    try:
+        if not args.yes_i_typed:
+            if not sys.stdin.isatty():
+                raise CommandFailed(f"log clear erases the unit's event log: type the unit's id to confirm "
+                                    f"(at a terminal), or give --unit-id {session.unit_id}", bad_input=True)
+            typed = input(f"This erases unit {session.unit_id}'s event log (a copy is kept in this computer's "
+                          "history). Type the unit id to confirm: ").strip()
+        else:
+            typed = args.yes_i_typed
+        if typed != session.unit_id:
+            raise CommandFailed(f"the id typed is not unit {session.unit_id}'s: nothing was cleared", bad_input=True)
+        entries = download_logs(session.client)
+        if not session.history.record("log_download", session.unit_id, "ok", events=len(entries), entries=entries,
+                                      reason="kept before log clear"):
+            raise CommandFailed("the log could not be kept in the history, so it was not cleared", bad_input=False)
+        session.client.write("log_clear", {})
+        session.history.record("log_clear", session.unit_id, "ok", events=len(entries))
+    finally:
+        session.close()
+    print(f"unit {session.unit_id}: {len(entries)} log entries kept in the history, then cleared on the unit")
+    return 0
