@@ -72,7 +72,7 @@ def test_pair_sync_and_the_units_status_agrees_with_the_forecast(tmp_path, tools
         # the refused sync changed nothing; the confirmed one set the far-off clock first, then wrote
         assert [(h["kind"], h["result"]) for h in history] == [("pair", "ok"), ("sync", "refused"), ("time_set", "ok"),
                                                                ("sync", "ok")]
-        assert history[2]["after"] and history[2]["unit_id"] == status["unit_id"]
+        assert history[3]["after"] and history[3]["unit_id"] == status["unit_id"]
 
 
 def test_an_unpaired_computer_cannot_change_anything(tmp_path, tools):
