@@ -104,6 +104,7 @@ class UnitClient:
         self.bytes_received = 0
         self._pending = b""
         self._seen_other = b""  # the end of what came that was not a frame (a REPL prompt?)
+        self._sent, self._echoed = b"", False  # the last request, and whether it came back as an echo
         # A stray byte left on the line would glue onto our first frame: end it.
         try:
             self.link.write(b"\n")
@@ -207,6 +208,7 @@ class UnitClient:
         self.next_id += 1
         request = {"v": protocol.VERSION, "id": self.next_id, **body}
         frame = b"\n" + protocol.encode(request, key)  # a stray byte on the line cannot glue onto it
+        self._sent, self._echoed = bytes(frame).strip(), False
         try:
             self.link.write(frame)
             self.bytes_sent += len(frame)
@@ -273,7 +275,8 @@ class UnitClient:
         while True:
             line = self._read_line(deadline)
             if line is None:
-                if MAINTENANCE_PROMPT in self._pending or MAINTENANCE_PROMPT in self._seen_other:
+                echoed = self._echoed or (self._sent and self._sent in self._pending)
+                if echoed or MAINTENANCE_PROMPT in self._pending or MAINTENANCE_PROMPT in self._seen_other:
                     raise UnitError(f"the unit on {self.port} is in maintenance (its MicroPython prompt answers): it "
                                     "is NOT MONITORING; it returns to monitoring by itself when the maintenance "
                                     "minutes are over, or press its reset button", MAINTENANCE)
@@ -286,6 +289,9 @@ class UnitClient:
                 message, mac, body = decode_reply(line)
             except protocol.FrameError as exc:
                 raise UnitError(f"the unit's reply was damaged ({exc}): try again", protocol.BAD_FRAME) from None
+            if "m" in message:  # our own request echoed back: a REPL (maintenance), not the unit
+                self._echoed = True
+                continue
             if message.get("id") in (request_id, None):
                 return message, mac, bytes(body)
 
