@@ -318,7 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
                           choices=[CONFIRM_DOSE_RANGE, CONFIRM_PROGRAMMER_MISMATCH],
                           help=f"accept a check that would refuse the file ({CONFIRM_DOSE_RANGE}: average dose "
                                f"outside the range observed for the patient's origin and age; "
-                               f"{CONFIRM_PROGRAMMER_MISMATCH}: PumpWatch disagrees with the programmer's printout)")
+                               f"{CONFIRM_PROGRAMMER_MISMATCH}: PumpWatch disagrees with the programmer's printout; "
+                               "repeatable; default: none)")
     forecast.set_defaults(handler=cmd_forecast)
 
     emulate = commands.add_parser(

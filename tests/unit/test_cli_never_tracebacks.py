@@ -1,0 +1,114 @@
+"""Every command, fed the inputs of a tired or hurried hand, answers with one
+sentence and exit code 1 or 2: never a traceback (run in-process, so any
+exception escaping `main` fails the test)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pumpsync import cli
+from pumpsync.deploy import DeployError, check_board
+
+EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "simple-continuous.json")
+NO_UNIT = "/dev/null"  # opens, but no unit answers (and it is not a serial port)
+
+
+def _files(tmp_path: Path) -> dict:
+    list_keystore = tmp_path / "list.json"
+    list_keystore.write_text("[]")
+    odd_keystore = tmp_path / "odd.json"
+    odd_keystore.write_text(json.dumps({"units": {"abcdefabcdef": []}}))
+    return {"{list_keystore}": str(list_keystore), "{odd_keystore}": str(odd_keystore),
+            "{db}": str(tmp_path / "h.sqlite"), "{missing_db}": str(tmp_path / "nowhere" / "h.sqlite"),
+            "{folder}": str(tmp_path), "{csv}": str(tmp_path / "out.csv")}
+
+
+CASES = [
+    (["status", "--port", NO_UNIT, "--timeout", "-1"], 2, "--timeout"),
+    (["status", "--port", NO_UNIT, "--timeout", "nan"], 2, "--timeout"),
+    (["status", "--port", NO_UNIT, "--timeout", "1e308"], 2, "--timeout"),
+    (["status", "--port", NO_UNIT, "--keystore", "{list_keystore}"], 1, "not a pumpsync keystore"),
+    (["status", "--port", NO_UNIT, "--keystore", "{folder}"], 1, "keystore"),
+    (["status", "--port", NO_UNIT, "--db", "{missing_db}"], 2, "--db"),
+    (["status", "--port", NO_UNIT, "--db", "{folder}"], 2, "--db"),
+    (["status", "--port", "/dev/no-such-port", "--db", "{db}"], 1, "no-such-port"),
+    (["status", "--port", NO_UNIT, "--db", "{db}"], 1, "/dev/null"),
+    (["log", "--port", NO_UNIT, "--db", "{db}", "--since", "yesterday"], 1, ""),
+    (["forecast", EXAMPLE, "--at", "99999-01-01T00:00:00Z"], 2, "--at"),
+    (["forecast", EXAMPLE, "--at", "2026-13-45T00:00:00Z"], 2, "--at"),
+    (["forecast", "/no/such/file.json"], 2, "file.json"),
+    (["forecast", "{folder}"], 2, ""),
+    (["sync", EXAMPLE, "--returned-ml", "1e308", "--port", NO_UNIT], 2, "--returned-ml"),
+    (["sync", EXAMPLE, "--returned-ml", "-0", "--port", NO_UNIT], 2, "--returned-ml"),
+    (["sync", EXAMPLE, "--returned-ml", "inf", "--port", NO_UNIT], 2, "--returned-ml"),
+    (["sync", EXAMPLE, "--flag-pct", "nan", "--port", NO_UNIT], 2, "--flag-pct"),
+    (["refill", "--returned-ml", "1e-400", "--port", NO_UNIT], 2, "--returned-ml"),
+    (["refill", "--returned-ml", "5", "--flag-pct", "-3", "--port", NO_UNIT], 2, "--flag-pct"),
+    (["maintenance", "--minutes", "99999999999999999999", "--port", NO_UNIT], 2, "--minutes"),
+    (["maintenance", "--minutes", "0", "--port", NO_UNIT], 2, "--minutes"),
+    (["alarm", "test", "--pause", "inf", "--port", NO_UNIT], 2, "--pause"),
+    (["alarm", "test", "--pause", "nan", "--port", NO_UNIT], 2, "--pause"),
+    (["alarm", "preview", "--wav", "/proc/no/such/folder"], 1, ""),
+    (["history", "--db", "{missing_db}"], 2, "--db"),
+    (["history", "--db", "{folder}"], 2, "--db"),
+    (["history", "--db", "{db}", "--unit", "nobody"], 2, "no records of unit nobody"),
+    (["keys", "revoke", "someone", "--port", NO_UNIT, "--keystore", "{odd_keystore}", "--db", "{db}"], 1, ""),
+    (["time", "set", "--port", NO_UNIT, "--timeout", "0"], 2, "--timeout"),
+    (["--timeout", "-5", "status", "--port", NO_UNIT], 2, "--timeout"),
+]
+
+
+@pytest.mark.parametrize("argv, code, names", CASES, ids=[" ".join(c[0])[:60] for c in CASES])
+def test_a_bad_input_gets_one_sentence_and_an_exit_code(argv, code, names, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("PUMPSYNC_RUNTIME_DIR", str(tmp_path / "run"))
+    files = _files(tmp_path)
+    argv = [files.get(a, a) for a in argv]
+    result = cli.main(argv)
+    out = capsys.readouterr()
+    assert result == code, out.err
+    assert "Traceback" not in out.err + out.out
+    assert out.err.strip(), "a failure always says why"
+    assert names in out.err
+
+
+def test_argparse_mistakes_are_exit_2_with_usage(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["status", "--timeout", "soon"])
+    assert stopped.value.code == 2 and "--timeout" in capsys.readouterr().err
+
+
+def test_every_option_says_what_it_does_and_its_default():
+    parser = cli.build_parser()
+    missing = []
+
+    def walk(p, path):
+        for action in p._actions:
+            if action.option_strings and action.dest not in ("help", "version"):
+                text = action.help or ""
+                has_default = "default" in text or action.required or "required" in text or \
+                    action.const is True or action.nargs == 0
+                if not text or not has_default:
+                    missing.append(f"{path} {action.option_strings[0]}")
+            if hasattr(action, "choices") and isinstance(action.choices, dict):
+                for name, sub in action.choices.items():
+                    walk(sub, f"{path} {name}")
+
+    walk(parser, "pumpsync")
+    assert not missing, missing
+
+
+def test_help_lists_the_commands_in_the_order_of_a_visit():
+    text = cli.build_parser().format_help()
+    order = ["ports", "pair", "status", "time", "forecast", "sync", "refill", "alarm", "log", "history"]
+    positions = [text.index(f"    {name} ") for name in order]
+    assert positions == sorted(positions)
+
+
+def test_deploy_refuses_a_build_for_another_board_than_the_unit_reports():
+    with pytest.raises(DeployError, match="reports board 'pico-w'.*--board pico-w"):
+        check_board("esp32", "pico-w")
+    check_board("rp2", "pico")
+    check_board("rp2", "emulator")  # the emulated unit takes any board's build
