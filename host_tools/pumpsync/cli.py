@@ -256,10 +256,9 @@ def _add_unit_commands(commands):
     p.add_argument("--unit-id", dest="yes_i_typed", metavar="ID",
                    help="log clear: the unit's id, as the confirmation in a script (default: type it)")
     p = add(commands, "history", uc.cmd_history, "what was synced, paired, reconciled and downloaded, and when",
-            "Show the local record of syncs, pairings, refill checks and downloads.", with_port=False)
+            "Show the local record of syncs, pairings, refill checks and downloads (no unit needed: the unit "
+            "options are accepted and only --db is used).")
     p.add_argument("--unit", metavar="ID", help="only this unit (default: every unit)")
-    p.add_argument("--db", metavar="PATH", default=None,
-                   help="the history database (default: history.sqlite in your data folder)")
     p.add_argument("--json", action="store_true", help="print JSON, settings as objects (default: text)")
     keys_cmd = commands.add_parser("keys", help="the computers a unit trusts (list, add, revoke)",
                                    description="List, add or revoke the named computers (keys) a unit trusts; "
