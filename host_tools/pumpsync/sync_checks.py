@@ -68,35 +68,20 @@ def required_confirmations(before: Prescription | None, after: Prescription) -> 
 
 
 def comparison_table(before: Prescription | None, after: Prescription, after_forecast: Forecast,
-                     before_due: int | None) -> str:
-    def row(label, old, new):
-        mark = "" if old == new else "  <- changed"
-        return f"  {label:<22} {old:<28} {new:<28}{mark}"
+                     before_due: int | None, zone_name: str | None = None,
+                     before_zone_name: str | None = None) -> str:
+    """Every field that changes what the unit does, before and after (settings_table.py)."""
+    from pumpsync import settings_table
+    from pumpsync.times import Zone
 
-    def describe(p: Prescription | None):
-        if p is None:
-            return {k: "-" for k in ("pump", "drug", "volume", "dose", "steps", "boluses", "patient", "refill")}
-        return {
-            "pump": f"{p.pump_model} {p.reservoir_ul / 1000:g} mL",
-            "drug": f"{p.drug_name} {p.concentration_milli / 1000:g} mcg/mL",
-            "volume": f"{p.refill_volume_ul / 1000:g} mL",
-            "dose": f"{float(daily_dose_mcg(p)):.1f} mcg/day",
-            "steps": ", ".join(f"{s // 3600:02d}:{s // 60 % 60:02d} {r / 1000:g}" for s, r in p.steps),
-            "boluses": ", ".join(f"{t // 3600:02d}:{t // 60 % 60:02d} {m / 1000:g}" for t, m in p.boluses) or "none",
-            "patient": (f"{p.patient_bolus_ng / 1000:g} mcg x{p.patient_bolus_max}/day"
-                        if p.patient_bolus_max else "none"),
-            "refill": timecalc.format_iso(p.refill_at),
-        }
-
-    old, new = describe(before), describe(after)
-    labels = {"pump": "pump", "drug": "drug", "volume": "filled", "dose": "average dose",
-              "steps": "steps (start mcg/day)", "boluses": "boluses (time mcg)", "patient": "patient boluses",
-              "refill": "refilled at"}
-    lines = [f"  {'':<22} {'on the unit now':<28} {'new settings':<28}"]
-    lines += [row(labels[k], old[k], new[k]) for k in labels]
-    lines.append(row("refill due", timecalc.format_iso(before_due) if before_due else "-",
-                     timecalc.format_iso(after_forecast.refill_due_at)))
-    return "\n".join(lines)
+    zone = Zone.of_clock(after_forecast.clock, zone_name)
+    new = settings_table.rows_of(after, zone, f"{float(daily_dose_mcg(after)):.1f} mcg/day")
+    old = None
+    if before is not None:
+        before_zone = Zone.of_clock(Forecast(before, before.refill_at).clock, before_zone_name)
+        old = settings_table.rows_of(before, before_zone, f"{float(daily_dose_mcg(before)):.1f} mcg/day")
+    due = ("refill due", zone.local(before_due) if before_due else "-", zone.local(after_forecast.refill_due_at))
+    return settings_table.table(old, new, [due])
 
 
 def reconcile(returned_ml: float, refill_volume_ml: float, expected_remaining_ml: float,

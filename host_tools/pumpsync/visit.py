@@ -113,7 +113,7 @@ def _sync(session: Session, args, loaded, text: str, clock) -> int:
         if override in confirmed:
             print(report.red(f"CONFIRMED OVERRIDE: {override} (recorded on the unit and in this computer's "
                              "history)"))
-    before_text, before, _ = session.unit_settings()
+    before_text, before, before_document = session.unit_settings()
     if args.returned_ml is not None:
         check_reconciliation_input(args.returned_ml, args.flag_pct,
                                    before.reservoir_ul / 1000 if before is not None else None)
@@ -124,7 +124,9 @@ def _sync(session: Session, args, loaded, text: str, clock) -> int:
     if before is not None:
         before_due = Forecast(before, before.refill_at).refill_due_at
     print(f"Unit {session.unit_id}: settings now and after this sync")
-    print(sync_checks.comparison_table(before, loaded.prescription, forecast, before_due))
+    print(sync_checks.comparison_table(before, loaded.prescription, forecast, before_due,
+                                       settings_file.zone_name(loaded), times.zone_of_settings(
+                                           before, before_document).name if before is not None else None))
     for warning in loaded.warnings:
         print(f"WARNING {warning}")
     if missing:
