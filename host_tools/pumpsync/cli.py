@@ -97,8 +97,8 @@ def cmd_simulate(args) -> int:
     for line in scenario.timeline(result):
         print("  " + line)
     print()
-    due = timecalc.format_local(forecast.refill_due_at, forecast.clock.offset_at(forecast.refill_due_at))
-    print(f"  refill due: {due} local ({forecast.refill_due_reason.replace('_', ' ')})")
+    due = scenario.patient_zone(result).local(forecast.refill_due_at)
+    print(f"  refill due: {due} ({forecast.refill_due_reason.replace('_', ' ')})")
     stats = result.stats
     print(f"  simulated {(result.ended - result.started) / 86400:.1f} days in {result.wall_s:.1f} s: "
           f"{stats['wakeups']} wake-ups, {stats['flash_writes']} flash writes, "

@@ -166,14 +166,22 @@ def night_presses(result: CycleResult) -> tuple[int, int]:
     return len(night), len([p for p in night if not days.is_urgent(int(p.at))])
 
 
+def patient_zone(result: CycleResult):
+    """The patient's zone (times.Zone) of the simulated settings."""
+    from pumpsync.times import Zone
+    clock = result.document.get("clock") if isinstance(result.document, dict) else None
+    name = clock.get("tz") if isinstance(clock, dict) else None
+    return Zone.of_clock(result.forecast.clock, name if isinstance(name, str) else None)
+
+
 def timeline(result: CycleResult) -> list[str]:
     """Readable lines: each condition raised, its priority, and the patient's presses."""
     forecast = result.forecast
-    offset_at = forecast.clock.offset_at
+    zone = patient_zone(result)
     lines = []
 
     def when(t):
-        return timecalc.format_local(t, offset_at(int(t)))
+        return zone.local(t)
 
     presses = list(result.patient.presses)
     repeat = None  # (conditions, count, first line index) of a run of identical acknowledgements
@@ -202,7 +210,7 @@ def timeline(result: CycleResult) -> list[str]:
                 lines[repeat[2]] = (f"{when(entry['t'])}          ...acknowledged again each time it "
                                     f"sounded again ({count} more times, last{delay})")
                 continue
-            again = f"; sounds again at {when(min(resume))[11:]}" if resume else "; done"
+            again = f"; sounds again at {when(min(resume))[11:16]}" if resume else "; done"
             lines.append(f"{when(entry['t'])}          acknowledged ({names}){delay}{again}")
             repeat = (entry["c"], 0, len(lines)) if resume else None
             if resume:
