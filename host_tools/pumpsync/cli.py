@@ -404,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return _quiet_broken_pipe()
     except KeyboardInterrupt:
-        print("\npumpsync: interrupted (what was done so far is in the history)", file=sys.stderr)
+        print("\npumpsync: interrupted: run pumpsync status to see what the unit holds now", file=sys.stderr)
         return 130
     except Exception as exc:  # noqa: BLE001 - every failure is one sentence, never a traceback
         try:

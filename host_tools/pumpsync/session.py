@@ -55,13 +55,15 @@ class Session:
         self.keystore = Keystore(args.keystore)
         self.keystore.check()
         self.history = open_history(args.db)
-        self.client = None
+        self._open: UnitClient | None = None
         try:
             try:
                 self.port = port_lookup.resolve(args.port)
             except port_lookup.PortError as exc:
                 raise CommandFailed(str(exc)) from None
-            self.client = UnitClient(self.port, timeout=args.timeout, command=getattr(args, "command", None))
+            self.client: UnitClient = UnitClient(self.port, timeout=args.timeout,
+                                                 command=getattr(args, "command", None))
+            self._open = self.client
             self.hello = self.client.call("hello")
             self.unit_id = self.hello["unit_id"]
             self.client.note_unit(self.unit_id)
@@ -97,8 +99,8 @@ class Session:
         return times.zone_of_settings(prescription, document)
 
     def close(self):
-        if self.client is not None:
-            self.client.close()
+        if self._open is not None:
+            self._open.close()
         self.history.close()
 
 

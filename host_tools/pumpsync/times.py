@@ -57,7 +57,7 @@ class Zone:
                 return cls.of_iana(name)
             except (ZoneInfoNotFoundError, ValueError):
                 pass
-        return cls(None, lambda utc: int(datetime.fromtimestamp(utc).astimezone().utcoffset().total_seconds()))
+        return cls(None, _computer_offset_s)
 
     def local(self, utc, unknown: str = "unknown") -> str:
         """'2027-01-29 10:00 Europe/Berlin (UTC+01:00)', or `unknown` for no (or no possible) time."""
@@ -77,6 +77,11 @@ class Zone:
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(utc + offset))
         zone = f"{self.name} ({_utc_name(offset)})" if self.name else _utc_name(offset)
         return f"{stamp} {zone}"
+
+
+def _computer_offset_s(utc: int) -> int:
+    offset = datetime.fromtimestamp(utc).astimezone().utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
 
 
 def _offset_s(zone: ZoneInfo, utc: int) -> int:

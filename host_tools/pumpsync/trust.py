@@ -135,10 +135,12 @@ def cmd_unpair(args) -> int:
     """This computer gives up its own key on the unit (and forgets it here)."""
     keystore = Keystore(args.keystore)
     session = Session(args, need_key=True)
-    name = session.client.key_name
+    name = session.client.key_name or ""
     session.close()
     unit_id, names = _revoke(args, name)
-    assert keystore.key_for(unit_id) is None
+    if keystore.key_for(unit_id) is not None:
+        raise CommandFailed(f"unit {unit_id} no longer trusts this computer, but its key is still in "
+                            f"{keystore.path}: remove it there")
     print(f"this computer ({printable(name)}) is no longer paired with unit {unit_id}; the unit trusts: "
           f"{printable(', '.join(names)) or 'no computer (it can be paired again with a long press)'}")
     return 0

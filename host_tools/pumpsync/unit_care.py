@@ -82,8 +82,9 @@ def cmd_factory_reset(args) -> int:
         typed_unit_id(session, args.unit_id, "factory-reset erases the patient's settings, keys and log")
         from pumpsync.unit_log import download_logs
         entries = download_logs(session.client)
-        session.history.record("log_download", session.unit_id, "ok", events=len(entries), entries=entries,
-                               reason="kept before factory reset")
+        if not session.history.record("log_download", session.unit_id, "ok", events=len(entries),
+                                      entries=entries, reason="kept before factory reset"):
+            raise CommandFailed("the unit's log could not be kept in the history, so the unit was not reset")
         session.client.write("factory_reset", {})
         session.history.record("factory_reset", session.unit_id, "ok")
         session.keystore.forget(session.unit_id)

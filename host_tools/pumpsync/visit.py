@@ -90,6 +90,10 @@ def sync_unit(session: Session, args, loaded, text: str, clock) -> int:
     """Clock, compare, confirm, write, verify, report (`clock()` is this computer's time)."""
     try:
         return _sync(session, args, loaded, text, clock)
+    except KeyboardInterrupt:
+        # stopped part way: the unit may hold the old settings or the new ones
+        session.history.record("sync", session.unit_id, "unknown", None, text, reason="interrupted")
+        raise
     except UnitError as exc:
         # a failure before the settings write: nothing on the unit changed (the clock at most)
         session.history.record("sync", session.unit_id, "failed", None, text, reason=str(exc))

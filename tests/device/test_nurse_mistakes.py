@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import sqlite3
 import subprocess
@@ -177,14 +178,18 @@ def test_ctrl_c_at_the_proceed_question_ends_in_one_line_and_nothing_is_written(
                             stdin=slave, stdout=slave, stderr=slave, env=clinic.env)
     os.close(slave)
     seen = b""
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while b"[y/N]" not in seen and time.monotonic() < deadline:
-        try:
-            seen += os.read(master, 4096)
-        except OSError:
-            break
+        ready, _, _ = select.select([master], [], [], 1)
+        if ready:
+            try:
+                seen += os.read(master, 4096)
+            except OSError:
+                break
+    assert b"[y/N]" in seen, seen
+    time.sleep(0.3)  # it waits in input()
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=20) == 130
+    assert proc.wait(timeout=60) == 130
     rest = b""
     try:
         while True:
