@@ -274,8 +274,10 @@ def _add_unit_commands(commands):
     p = add(keys_sub, "revoke", uc.cmd_keys_remove, "revoke a computer's key (it can no longer change the unit)",
             "Revoke a computer's key on the unit (it can no longer change it).", aliases=["remove"])
     p.add_argument("name", help="the computer's name, as `pumpsync keys list` shows it")
-    add(commands, "unpair", uc.cmd_unpair, "this computer gives up its key on the unit",
-        "Revoke this computer's own key on the unit and forget it here (the unit keeps the other computers').")
+    p.add_argument("--yes", action="store_true", help="do not ask 'revoke?' (default: ask)")
+    p = add(commands, "unpair", uc.cmd_unpair, "this computer gives up its key on the unit",
+            "Revoke this computer's own key on the unit and forget it here (the unit keeps the other computers').")
+    p.add_argument("--yes", action="store_true", help="do not ask 'unpair?' (default: ask)")
     p = add(commands, "maintenance", uc.cmd_maintenance, "let mpremote in (the unit stops monitoring for a while)",
             "Authenticated request that drops the unit to the MicroPython REPL for deployment with mpremote; "
             "the watchdog brings it back to monitoring after --minutes.")

@@ -272,8 +272,11 @@ class UnitClient:
     def _read_reply(self, request_id: int, timeout: float):
         """(message, mac, body) of the reply to `request_id`."""
         deadline = time.monotonic() + timeout
+        unmatched = None  # an error the unit sent with no id: for our frame, or a late one for earlier noise
         while True:
             line = self._read_line(deadline)
+            if line is None and unmatched is not None:
+                return unmatched  # no reply of ours came: the unit could not read our frame
             if line is None:
                 echoed = self._echoed or (self._sent and self._sent in self._pending)
                 if echoed or MAINTENANCE_PROMPT in self._pending or MAINTENANCE_PROMPT in self._seen_other:
@@ -292,8 +295,10 @@ class UnitClient:
             if "m" in message:  # our own request echoed back: a REPL (maintenance), not the unit
                 self._echoed = True
                 continue
-            if message.get("id") in (request_id, None):
+            if message.get("id") == request_id:
                 return message, mac, bytes(body)
+            if message.get("id") is None and unmatched is None:
+                unmatched = (message, mac, bytes(body))
 
 
 def decode_reply(line: bytes):

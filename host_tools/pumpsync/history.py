@@ -120,6 +120,17 @@ class History:
                  "detail": _json_or_text(detail) if detail else {}}
                 for at, unit, kind, result, before, after, detail in rows]
 
+    def last_at(self, unit_id: str, kind: str, result: str) -> int | None:
+        """Epoch seconds of the unit's latest record of this kind and result (None: none, or unreadable)."""
+        if self.db is None:
+            return None
+        try:
+            row = self.db.execute("SELECT at FROM events WHERE unit_id = ? AND kind = ? AND result = ? "
+                                  "ORDER BY id DESC LIMIT 1", (unit_id, kind, result)).fetchone()
+        except sqlite3.Error:
+            return None
+        return int(datetime.fromisoformat(row[0]).timestamp()) if row else None
+
     def units(self) -> list[str]:
         if self.db is None:
             return []

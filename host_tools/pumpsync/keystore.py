@@ -54,7 +54,9 @@ class Keystore:
                 raise ValueError(unit_id)
             bytes.fromhex(entry["key"])
         except (TypeError, KeyError, ValueError):
-            raise OSError(f"the keystore {self.path} has a damaged entry for unit {unit_id}; pair again") from None
+            raise OSError(f"the keystore {self.path} has a damaged entry for unit {unit_id}: restore the file from "
+                          "a backup; otherwise another computer the unit trusts can give this one a new key "
+                          "(pumpsync keys add), or the unit can be factory-reset and paired again") from None
         return entry
 
     def key_for(self, unit_id: str) -> bytes | None:

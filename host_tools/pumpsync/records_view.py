@@ -1,7 +1,8 @@
 """Commands that need no unit: `pumpsync ports` and `pumpsync history`.
 
-Owns their text and JSON.  History times are this computer's local time
-with its zone name (`--json`: UTC ISO); settings in `--json` are nested
+Owns their text and JSON.  History times are the patient's local time (the
+zone of the settings last synced to that unit, else this computer's) with
+its zone name (`--json`: UTC ISO); settings in `--json` are nested
 objects, not strings of JSON.
 """
 
@@ -14,7 +15,7 @@ from pumpwatch import timecalc
 from pumpsync import ports as port_lookup
 from pumpsync import times
 from pumpsync.history import HistoryUnavailable
-from pumpsync.session import CommandFailed, open_history, print_json
+from pumpsync.session import CommandFailed, open_history, print_json, settings_of_text
 
 
 def cmd_ports(args) -> int:
@@ -58,10 +59,34 @@ def cmd_history(args) -> int:
         return 0
     if not entries:
         print(f"no records yet in {history.path}")
-    zone = times.Zone.of_computer()
+    computer = times.Zone.of_computer()
+    zones: dict = {}  # unit -> the patient's zone of the last settings synced to it (else this computer's)
     for e in entries:
-        detail = e["detail"] if isinstance(e["detail"], dict) else {"detail": e["detail"]}
-        shown = ", ".join(f"{k}={v}" for k, v in detail.items() if k != "entries" and v not in (None, [], {}))
-        at = zone.local_seconds(timecalc.parse_iso(e["at"]), e["at"])
-        print(f"{at}  {e['unit_id'] or '-':<14} {e['kind']:<13} {e['result']:<10} {shown}")
+        if e["kind"] == "sync" and e["result"] == "ok" and e["after"]:
+            prescription, document = settings_of_text(e["after"])
+            if prescription is not None:
+                zones[e["unit_id"]] = times.zone_of_settings(prescription, document)
+        zone = zones.get(e["unit_id"], computer)
+        print(f"{zone.local_seconds(_epoch(e['at']), e['at'])}  {e['unit_id'] or '-':<14} {e['kind']:<13} "
+              f"{e['result']:<10} {_detail_words(e['detail'], zone)}")
     return 0
+
+
+def _epoch(iso):
+    try:
+        return timecalc.parse_iso(iso)
+    except (TypeError, ValueError):
+        return None
+
+
+def _detail_words(detail, zone: times.Zone) -> str:
+    """key=value, an instant (a key ending in _at) as local time in the same zone as the line."""
+    detail = detail if isinstance(detail, dict) else {"detail": detail}
+    words = []
+    for key, value in detail.items():
+        if key == "entries" or value in (None, [], {}):
+            continue
+        if key.endswith("_at") and isinstance(value, str) and _epoch(value) is not None:
+            value = zone.local(_epoch(value), value)
+        words.append(f"{key}={value}")
+    return ", ".join(words)

@@ -85,12 +85,7 @@ class Session:
             if not isinstance(text, str):
                 self._settings = (None, None, None)
             else:
-                try:
-                    document = json.loads(text)
-                    prescription = check_settings(document, None)[0]
-                except Exception:  # noqa: BLE001 - a file from other firmware: shown without its zone
-                    document, prescription = None, None
-                self._settings = (text, prescription, document)
+                self._settings = (text, *settings_of_text(text))
         return self._settings
 
     def zone(self) -> times.Zone:
@@ -115,6 +110,30 @@ def ask(question: str, assume_yes: bool) -> bool:
     except EOFError:
         answer = ""
     return answer in ("y", "yes")
+
+
+def settings_of_text(text: str):
+    """(prescription, document) of a stored settings text; (None, None) for a file this pumpsync
+    cannot check (other firmware's: shown without its zone)."""
+    try:
+        document = json.loads(text)
+        return check_settings(document, None)[0], document
+    except Exception:  # noqa: BLE001 - any damage or other schema reads as "cannot check"
+        return None, None
+
+
+def typed_unit_id(session: Session, given: str | None, what: str, unchanged: str) -> None:
+    """An erasing command goes on only with the id read off the label of the unit in the nurse's hand
+    (typed, or --unit-id in a script): never shown here, so that a copy of the screen cannot confirm the
+    wrong unit.  CommandFailed otherwise."""
+    if given is None:
+        if not sys.stdin.isatty():
+            raise CommandFailed(f"{what}: type the id on the unit's label to confirm (at a terminal), or give "
+                                "--unit-id ID", bad_input=True)
+        given = input("Type the unit id from the unit's label to confirm: ").strip()
+    if given.lower() != session.unit_id.lower():
+        raise CommandFailed(f"that is not the id of the unit on {session.port}: {unchanged} (check the label of "
+                            "the unit in your hand, and which unit is plugged in)", bad_input=True)
 
 
 def print_json(value):

@@ -13,7 +13,7 @@ import time
 from pumpsync.client import UnitClient, printable
 from pumpsync.keystore import Keystore
 from pumpsync.progress import Progress
-from pumpsync.session import CommandFailed, Session
+from pumpsync.session import CommandFailed, Session, ask
 
 PAIR_WAIT_S = 30
 
@@ -108,39 +108,49 @@ def cmd_keys_add(args) -> int:
     return 0
 
 
-def _revoke(args, name: str) -> tuple[str, list]:
-    session = Session(args, need_key=True)
-    try:
-        known = session.client.call("keys", verified=True)["names"]
-        if name not in known:
-            raise CommandFailed(f"unit {session.unit_id} has no key called {printable(name)}; it trusts: "
-                                f"{printable(', '.join(known)) or 'no computer'}", bad_input=True)
-        result = session.client.write("key_remove", {"name": name})
-        session.history.record("key_remove", session.unit_id, "ok", name=name)
-        if name == session.client.key_name:
-            session.keystore.forget(session.unit_id)
-        return session.unit_id, result["names"]
-    finally:
-        session.close()
+def _revoke(session: Session, name: str, question: str, assume_yes: bool) -> list:
+    """Remove a named key from the unit, after the nurse's yes; the unit's remaining names."""
+    known = session.client.call("keys", verified=True)["names"]
+    if name not in known:
+        raise CommandFailed(f"unit {session.unit_id} has no key called {printable(name)}; it trusts: "
+                            f"{printable(', '.join(known)) or 'no computer'}", bad_input=True)
+    if not ask(question, assume_yes):
+        print("nothing was changed")
+        raise CommandFailed("declined: the unit still trusts " + printable(name))
+    result = session.client.write("key_remove", {"name": name})
+    session.history.record("key_remove", session.unit_id, "ok", name=name)
+    if name == session.client.key_name:
+        session.keystore.forget(session.unit_id)
+    return result["names"]
 
 
 def cmd_keys_remove(args) -> int:
-    unit_id, names = _revoke(args, args.name)
-    print(f"unit {unit_id} no longer trusts {printable(args.name)}; it trusts: "
+    session = Session(args, need_key=True)
+    try:
+        mine = " (THIS computer: it could then no longer change the unit)" if args.name == session.client.key_name \
+            else ""
+        names = _revoke(session, args.name, f"Unit {session.unit_id} will no longer trust {printable(args.name)}"
+                        f"{mine}. Revoke?", args.yes)
+    finally:
+        session.close()
+    print(f"unit {session.unit_id} no longer trusts {printable(args.name)}; it trusts: "
           f"{printable(', '.join(names)) or 'no computer (it can be paired again)'}")
     return 0
 
 
 def cmd_unpair(args) -> int:
-    """This computer gives up its own key on the unit (and forgets it here)."""
-    keystore = Keystore(args.keystore)
+    """This computer gives up its own key on the unit (and forgets it here), in one session:
+    no other pumpsync can take the port between the two steps."""
     session = Session(args, need_key=True)
-    name = session.client.key_name or ""
-    session.close()
-    unit_id, names = _revoke(args, name)
-    if keystore.key_for(unit_id) is not None:
-        raise CommandFailed(f"unit {unit_id} no longer trusts this computer, but its key is still in "
-                            f"{keystore.path}: remove it there")
-    print(f"this computer ({printable(name)}) is no longer paired with unit {unit_id}; the unit trusts: "
+    try:
+        name = session.client.key_name or ""
+        names = _revoke(session, name, f"This computer ({printable(name)}) will no longer be able to change unit "
+                        f"{session.unit_id} (pairing again needs a long press on the unit). Unpair?", args.yes)
+        if session.keystore.key_for(session.unit_id) is not None:
+            raise CommandFailed(f"unit {session.unit_id} no longer trusts this computer, but its key is still in "
+                                f"{session.keystore.path}: remove it there")
+    finally:
+        session.close()
+    print(f"this computer ({printable(name)}) is no longer paired with unit {session.unit_id}; the unit trusts: "
           f"{printable(', '.join(names)) or 'no computer (it can be paired again with a long press)'}")
     return 0

@@ -14,7 +14,7 @@ from pathlib import Path
 from pumpsync import alarm_words
 from pumpsync import ports as port_lookup
 from pumpsync.keystore import Keystore
-from pumpsync.session import CommandFailed, Session, open_history
+from pumpsync.session import CommandFailed, Session, open_history, typed_unit_id
 
 MAX_BURST_MS = 30_000  # an alarm test burst longer than this is not one of ours: no waiting on it
 
@@ -62,24 +62,14 @@ def cmd_maintenance(args) -> int:
     return 0
 
 
-def typed_unit_id(session: Session, given: str | None, what: str) -> None:
-    """The nurse types the unit's id (or gives it with --unit-id): CommandFailed otherwise."""
-    if given is None:
-        if not sys.stdin.isatty():
-            raise CommandFailed(f"{what}: type the unit's id to confirm (at a terminal), or give --unit-id "
-                                f"{session.unit_id}", bad_input=True)
-        given = input(f"Type unit {session.unit_id}'s id to confirm: ").strip()
-    if given != session.unit_id:
-        raise CommandFailed(f"the id given is not unit {session.unit_id}'s: nothing was changed", bad_input=True)
-
-
 def cmd_factory_reset(args) -> int:
     session = Session(args, need_key=True)
     try:
-        print(f"A factory reset erases unit {session.unit_id}'s settings, its keys (every computer it trusts) and "
+        print(f"A factory reset erases the settings of the unit on {session.port}, its keys (every computer it trusts) and "
               "its event log: the unit then has NO THERAPY SETTINGS and must be paired and synced again.",
               flush=True)
-        typed_unit_id(session, args.unit_id, "factory-reset erases the patient's settings, keys and log")
+        typed_unit_id(session, args.unit_id, "factory-reset erases the patient's settings, keys and log",
+                      "nothing was changed")
         from pumpsync.unit_log import download_logs
         entries = download_logs(session.client)
         if not session.history.record("log_download", session.unit_id, "ok", events=len(entries),

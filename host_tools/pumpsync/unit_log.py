@@ -19,7 +19,7 @@ from pumpwatch import readback, timecalc
 from pumpsync import times
 from pumpsync.client import UnitClient, printable
 from pumpsync.progress import Progress
-from pumpsync.session import CommandFailed, Session, print_json
+from pumpsync.session import CommandFailed, Session, print_json, typed_unit_id
 
 MAX_LOG_PAGES = 2000  # a unit that never says "done" cannot keep us paging
 _TIME_FIELDS = ("until", "at", "was", "refill_at", "due")
@@ -128,16 +128,9 @@ def cmd_log_clear(args) -> int:
     """Clear the unit's logs (a unit going to the next patient): downloaded into the history first."""
     session = Session(args, need_key=True)
     try:
-        if not args.yes_i_typed:
-            if not sys.stdin.isatty():
-                raise CommandFailed(f"log clear erases the unit's event log: type the unit's id to confirm "
-                                    f"(at a terminal), or give --unit-id {session.unit_id}", bad_input=True)
-            typed = input(f"This erases unit {session.unit_id}'s event log (a copy is kept in this computer's "
-                          "history). Type the unit id to confirm: ").strip()
-        else:
-            typed = args.yes_i_typed
-        if typed != session.unit_id:
-            raise CommandFailed(f"the id typed is not unit {session.unit_id}'s: nothing was cleared", bad_input=True)
+        print(f"This erases the event log of the unit on {session.port} (a copy is kept in this computer's history).",
+              flush=True)
+        typed_unit_id(session, args.yes_i_typed, "log clear erases the unit's event log", "nothing was cleared")
         entries = download_logs(session.client)
         if not session.history.record("log_download", session.unit_id, "ok", events=len(entries), entries=entries,
                                       reason="kept before log clear"):

@@ -141,12 +141,16 @@ def _sync(session: Session, args, loaded, text: str, clock) -> int:
         raise CommandFailed("nothing was written: confirm the changes above or fix the file", bad_input=True)
     reconciliation = None
     if args.returned_ml is not None:
-        reconciliation = reconcile(session, args.returned_ml, args.flag_pct, before)
+        refuse_after_this_visits_sync(session, before)
+        reconciliation = reconciliation_of(session, args.returned_ml, args.flag_pct, before)
         print_reconciliation(reconciliation)
     if not ask("Write these settings to the unit?", args.yes):
         session.history.record("sync", session.unit_id, "refused", before_text, text, reason="nurse declined")
         print("nothing was written")
         return 1
+    if reconciliation is not None:
+        # only now: a nurse who declines may have typed the wrong volume
+        record_reconciliation(session, reconciliation)
     # The clock again just before: the unit checks refill.at against its own clock, and a few
     # minutes of drift must not make a just-done refill look like the future.
     session.client.write("time_set", {"epoch": int(clock()), "jump_ok": jump_ok})
@@ -204,7 +208,8 @@ def _verify(session: Session, before_text, text: str, jump_ok: bool, clock) -> i
     return status["refill_due_at"]
 
 
-def reconcile(session: Session, returned_ml: float, flag_pct: float, before) -> dict:
+def reconciliation_of(session: Session, returned_ml: float, flag_pct: float, before) -> dict:
+    """The refill check, computed and shown but not yet kept anywhere."""
     status = session.client.call("status", {"forecast": False}, verified=True)
     if before is None:
         raise CommandFailed("the unit has no settings, so there is no expected volume to compare with")
@@ -214,11 +219,36 @@ def reconcile(session: Session, returned_ml: float, flag_pct: float, before) -> 
     # the core forecast of the settings the unit holds, at the unit's time: the unit's own figure, computed
     # here so that the check never depends on the unit having the memory for it
     expected = Forecast(before, int(status["time"])).volume_ul_nominal / 1000
-    result = sync_checks.reconcile(returned_ml, before.refill_volume_ul / 1000, expected, flag_pct)
+    return sync_checks.reconcile(returned_ml, before.refill_volume_ul / 1000, expected, flag_pct)
+
+
+def record_reconciliation(session: Session, result: dict):
+    """The refill record on the unit's log and in this computer's history."""
     session.client.write("refill", {k: result[k] for k in ("returned_ml", "expected_ml", "discrepancy_pct",
                                                            "flagged")})
     session.history.record("refill", session.unit_id, "flagged" if result["flagged"] else "ok", **result)
-    return result
+
+
+def refuse_after_this_visits_sync(session: Session, before):
+    """A reconciliation compares with the settings of the last visit: after this visit's sync they are gone.
+    This visit's sync is seen on the unit (a refill time within hours) or in the history (a file whose
+    refill date was not updated still replaced the old settings)."""
+    if before is None:
+        return
+    unit_time = session.hello.get("time")
+    synced_at = session.history.last_at(session.unit_id, "sync", "ok")
+    recent_on_unit = isinstance(unit_time, (int, float)) and 0 <= unit_time - before.refill_at < SAME_VISIT_S
+    now = unit_time if isinstance(unit_time, (int, float)) else time.time()  # the clock that sync set
+    recent_here = synced_at is not None and 0 <= now - synced_at < SAME_VISIT_S
+    if not (recent_on_unit or recent_here):
+        return
+    session.history.record("refill", session.unit_id, "refused", reason="after this visit's sync")
+    when = (f"refilled {session.zone().local(before.refill_at)}" if recent_on_unit
+            else f"synced from this computer {session.zone().local(synced_at)}")
+    raise CommandFailed(
+        f"the unit already has this visit's new settings ({when}), so there is no old expected volume left to "
+        "compare with: reconcile BEFORE the sync (pumpsync refill first, or pumpsync sync --returned-ml ML); "
+        "note the drained volume in the patient's record", bad_input=True)
 
 
 def print_reconciliation(result: dict):
@@ -236,15 +266,9 @@ def cmd_refill(args) -> int:
         _, before, _ = session.unit_settings()
         if before is not None:
             check_reconciliation_input(args.returned_ml, args.flag_pct, before.reservoir_ul / 1000)
-            unit_time = session.hello.get("time")
-            if isinstance(unit_time, (int, float)) and 0 <= unit_time - before.refill_at < SAME_VISIT_S:
-                session.history.record("refill", session.unit_id, "refused", reason="after this visit's sync")
-                raise CommandFailed(
-                    f"the unit already has this visit's new settings (refilled {session.zone().local(before.refill_at)}"
-                    "), so there is no old expected volume left to compare with: reconcile BEFORE the sync "
-                    "(pumpsync refill first, or pumpsync sync --returned-ml ML); note the drained volume in the "
-                    "patient's record", bad_input=True)
-        result = reconcile(session, args.returned_ml, args.flag_pct, before)
+        refuse_after_this_visits_sync(session, before)
+        result = reconciliation_of(session, args.returned_ml, args.flag_pct, before)
+        record_reconciliation(session, result)
     finally:
         session.close()
     if args.json:
