@@ -171,7 +171,7 @@ class Speaker:
             self._play(hz, min(ms, 2000), loud)
 
     def _play(self, hz: int, ms: int, loud: int):
-        if ms <= 0:
+        if ms <= 0 or self.player is None:
             return
         self.count += 1
         path = self.folder / f"note-{self.count % 8}.wav"
