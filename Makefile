@@ -8,7 +8,7 @@ EXAMPLE ?= examples/flex-night-boost.json
 MICROPYTHON_STUBS := 1.27.0.post1
 STUBS_STAMP := .stubs/.installed-$(MICROPYTHON_STUBS)
 
-.PHONY: setup run test bench clean help typecheck stubs deploy hil
+.PHONY: setup run test bench clean help typecheck stubs deploy hil system-tools
 
 help:
 	@echo "make run    set up, then forecast $(EXAMPLE) and run its refill cycle on the emulated unit"
@@ -19,7 +19,13 @@ help:
 	@echo "make deploy BOARD=rp2 PORT=... install/update the firmware with mpremote (keeps settings, keys, log)"
 	@echo "make hil PORT=... [KEYSTORE=]  run the hardware-capable device tests against a real unit"
 
-setup: $(STAMP) $(NODE_STAMP)
+setup: $(STAMP) $(NODE_STAMP) system-tools
+
+# tmux drives `pumpsync emulate` by hand in tests/device/test_emulate_by_hand.py (skipped without it).
+# Installed only where it is missing and apt-get can; never fails the setup.
+system-tools:
+	@command -v tmux >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && apt-get install -y -qq tmux >/dev/null 2>&1; } || \
+		echo "note: tmux is not installed (apt-get install tmux); the by-hand emulator tests will be skipped"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)

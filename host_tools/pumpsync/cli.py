@@ -54,23 +54,46 @@ def cmd_forecast(args) -> int:
 
 
 def cmd_emulate(args) -> int:
+    import signal
+
+    from pumpsync import emulate_console, emulated_units
     from pumpsync.emulator import Emulator, EmulatorError
 
     if args.speed < 0:
         raise UsageError("--speed must be 0 or more")
     state = args.state or ".emulator/unit"
+
+    def stop(signum, frame):  # SIGTERM, SIGHUP (a closed terminal): stop as Ctrl-C does, cleaning up
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
+    entry = None
     try:
         with Emulator(state_dir=state, start_time=args.start, speed=args.speed, backend=args.backend,
                       heap_kb=args.heap, vibration=args.vibration) as emu:
+            if args.register:
+                entry = emulated_units.register(emu.port, args.backend, emu.state_dir)
             print(f"PumpWatch emulated unit ({args.backend}) running; serial port: {emu.port}", flush=True)
             print(f"state (flash, clock): {emu.state_dir}; Ctrl-C stops it", flush=True)
-            while True:
-                time.sleep(3600)
+            if args.register:
+                print("pumpsync finds it without --port while it is the only unit", flush=True)
+            if emulate_console.interactive():
+                emulate_console.run(emu, args.backend, sound=args.sound)
+                print("stopping the emulated unit", flush=True)
+            else:
+                if args.sound:
+                    print("--sound needs a terminal (stdin is not one): the buzzer is not played", flush=True)
+                while True:
+                    time.sleep(3600)
     except KeyboardInterrupt:  # at any moment, even before the first sleep: a normal stop
         print("\nstopping the emulated unit", flush=True)
     except EmulatorError as exc:
         print(f"pumpsync: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        emulated_units.unregister(entry)
     return EXIT_OK
 
 
@@ -327,7 +350,10 @@ def build_parser() -> argparse.ArgumentParser:
         "emulate", help="run an emulated PumpWatch unit on a pseudo-terminal",
         description="Boot the real firmware under MicroPython (WebAssembly, or the unix port) with simulated hardware "
                     "and expose its USB serial port as a pseudo-terminal that pumpsync, pyserial and "
-                    "mpremote open like a real port.  Runs until Ctrl-C.")
+                    "mpremote open like a real port.  Runs until Ctrl-C (or q).  At a terminal the keyboard "
+                    "is the unit's button (s short press, l long press: status or pairing, r refilled elsewhere, "
+                    "h help, q quit) and a live panel shows the buzzer, LED, vibration motor, the last sound and "
+                    "the unit's virtual time.  While it is the only unit, pumpsync finds it without --port.")
     emulate.add_argument("--state", metavar="DIR",
                          help="the unit's flash and clock (default .emulator/unit); a new directory "
                               "is a factory-fresh unit with the current firmware")
@@ -341,6 +367,12 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the unix backend's heap in KB (default 128; the wasm heap grows)")
     emulate.add_argument("--vibration", action="store_true",
                          help="fit the emulated board with a vibration motor (emu.vibration_log(); default: none)")
+    emulate.add_argument("--sound", action="store_true",
+                         help="at a terminal, also play the buzzer's notes through the computer's speaker "
+                              "(paplay, aplay, pw-play or afplay, whichever is on PATH; default: shown only)")
+    emulate.add_argument("--no-register", dest="register", action="store_false",
+                         help="do not announce the unit to --port auto and pumpsync ports (default: announced, in "
+                              "the runtime folder, $PUMPSYNC_RUNTIME_DIR/emulated/ if set)")
     emulate.set_defaults(handler=cmd_emulate)
     _add_unit_commands(commands)
 

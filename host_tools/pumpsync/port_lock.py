@@ -30,19 +30,26 @@ class PortBusy(Exception):
     pass
 
 
-def lock_dir() -> Path:
+def runtime_dir() -> Path:
+    """This user's pumpsync runtime folder: $PUMPSYNC_RUNTIME_DIR, else the
+    platform's runtime folder, else one in the temp folder.  The port locks
+    live in its `locks/`, the running emulated units in its `emulated/`."""
     base = os.environ.get("PUMPSYNC_RUNTIME_DIR")
     if base:
-        return Path(base) / "locks"
+        return Path(base)
     import warnings
 
     import platformdirs
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # no XDG_RUNTIME_DIR (a cron job, ssh): the temp folder below
-            return Path(platformdirs.user_runtime_dir("pumpsync")) / "locks"
+            return Path(platformdirs.user_runtime_dir("pumpsync"))
     except Exception:  # noqa: BLE001 - no runtime folder on this system
-        return Path(tempfile.gettempdir()) / f"pumpsync-{os.getuid() if hasattr(os, 'getuid') else 'user'}" / "locks"
+        return Path(tempfile.gettempdir()) / f"pumpsync-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
+
+
+def lock_dir() -> Path:
+    return runtime_dir() / "locks"
 
 
 def _lock_path(port: str) -> Path:

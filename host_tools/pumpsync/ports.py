@@ -2,12 +2,16 @@
 
 Owns the list of USB IDs that may be a unit (RP2040's own USB, the USB-UART
 bridges ESP32 boards use) and `--port auto`: one recognised port is used,
-several are refused (never guess which patient's unit to change).
+several are refused (never guess which patient's unit to change).  The
+emulated units a `pumpsync emulate` runs (`emulated_units`) count as
+plugged-in units.
 """
 
 from __future__ import annotations
 
 from serial.tools import list_ports
+
+from pumpsync import emulated_units
 
 KNOWN = {
     (0x2E8A, 0x0005): "Raspberry Pi Pico / RP2040 (MicroPython)",
@@ -31,7 +35,12 @@ def describe() -> list[dict]:
                       "vid_pid": f"{port.vid:04X}:{port.pid:04X}" if ids else None,
                       "serial_number": port.serial_number,
                       "board": KNOWN.get(ids) if ids else None,
-                      "description": port.description})
+                      "description": port.description, "emulated": False})
+    for entry in emulated_units.running():
+        found.append({"port": entry["port"], "vid_pid": None, "serial_number": None,
+                      "board": emulated_units.board_name(entry),
+                      "description": f"pumpsync emulate, process {entry['pid']}, state {entry.get('state_dir')}",
+                      "emulated": True})
     return found
 
 
