@@ -24,7 +24,8 @@ setup: $(STAMP) $(NODE_STAMP) system-tools
 # tmux drives `pumpsync emulate` by hand in tests/device/test_emulate_by_hand.py (skipped without it).
 # Installed only where it is missing and apt-get can; never fails the setup.
 system-tools:
-	@command -v tmux >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && apt-get install -y -qq tmux >/dev/null 2>&1; } || \
+	@command -v tmux >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && { apt-get install -y -qq tmux >/dev/null 2>&1 || \
+		{ apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq tmux >/dev/null 2>&1; }; }; } || \
 		echo "note: tmux is not installed (apt-get install tmux); the by-hand emulator tests will be skipped"
 
 $(STAMP): pyproject.toml
