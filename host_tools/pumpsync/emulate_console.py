@@ -34,9 +34,11 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-from pumpwatch import button, elsewhere, readout, sounds, timecalc
+from pumpwatch import button, elsewhere, readout, sounds
 
-from pumpsync import alarm_words, wav_preview
+from pumpsync import alarm_words, times, wav_preview
+
+_ZONE = times.Zone.of_computer()
 
 # The gestures, from the firmware's thresholds.
 SHORT_MS = 150                                   # a short press: under button.LONG_PRESS_MS
@@ -214,7 +216,7 @@ def panel(emu, backend: str, hearing: Hearing, busy: str | None) -> list[str]:
     else:
         vib = emu.vibration_log()
         motor = "RUNNING" if vib and vib[-1][1] else "still"
-    clock = timecalc.format_iso(now_ms // 1000).replace("T", " ")
+    clock = _ZONE.local_seconds(now_ms // 1000)  # this computer's zone, as every time a nurse reads
     speed = f"x{emu.speed:g}" if emu.speed else "frozen"
     first = f"unit {state:<8} virtual {clock} ({speed})   port {emu.port}"
     if stats.get("error"):
@@ -223,7 +225,7 @@ def panel(emu, backend: str, hearing: Hearing, busy: str | None) -> list[str]:
     if hearing.last is None:
         last = "-"
     else:
-        last = f"{hearing.last}  (at {timecalc.format_iso((hearing.last_at or 0) // 1000)[11:19]})"
+        last = f"{hearing.last}  (at {_ZONE.local_seconds((hearing.last_at or 0) // 1000)[11:19]})"
     if hearing.playing:
         last = "(playing...)  before: " + last
     lines = [first,
