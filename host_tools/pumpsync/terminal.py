@@ -48,8 +48,8 @@ class Task:
     instead of a bar against a made-up end."""
 
     def __init__(self, description: str, total: float | None, console: Console | None,
-                 show_after_s: float, unit: str):
-        self.description, self.total, self.unit = description, total, unit
+                 show_after_s: float, unit: str, eta: bool):
+        self.description, self.total, self.unit, self.eta = description, total, unit, eta
         self.console = console
         self.show_after_s = show_after_s
         self.began = time.monotonic()
@@ -63,7 +63,7 @@ class Task:
                        TextColumn("{task.fields[count]}")]
         else:
             columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                       TextColumn(self.unit), TimeRemainingColumn()]
+                       TextColumn(self.unit)] + ([TimeRemainingColumn()] if self.eta else [])
         # stdout is never redirected through the progress console: it may be a pipe or --json
         self.progress = Progress(*columns, console=self.console, transient=True,
                                  redirect_stdout=False, redirect_stderr=False)
@@ -92,11 +92,13 @@ class Task:
 
 @contextmanager
 def progress(description: str, total: float | None = None, unit: str = "", console: Console | None = None,
-             show_after_s: float | None = None) -> Iterator[Task]:
-    """`with progress("downloading the log") as task: ... task.update(n)`.
-    Nothing is drawn off a terminal, nor for work that ends within `show_after_s`."""
+             show_after_s: float | None = None, eta: bool = False) -> Iterator[Task]:
+    """`with progress("downloading the log") as task: ... task.update(n)`: a bar
+    of `total` (in `unit`, with the time left when `eta`), or a spinner when
+    nothing says how much is left.  Nothing is drawn off a terminal, nor for
+    work that ends within `show_after_s`."""
     task = Task(description, total, console if console is not None else progress_console(),
-                SHOW_AFTER_S if show_after_s is None else show_after_s, unit)
+                SHOW_AFTER_S if show_after_s is None else show_after_s, unit, eta)
     try:
         yield task
     finally:
