@@ -70,9 +70,12 @@ class Task:
         self.progress.start()
         self.task_id = self.progress.add_task(self.description, total=self.total, count="")
 
-    def update(self, completed: float, count: str = "", description: str | None = None):
-        """How far the work is (`completed`, of `total` when known); `count` is
-        the words shown beside a spinner."""
+    def update(self, completed: float, count: str = "", description: str | None = None,
+               total: float | None = None):
+        """How far the work is (`completed`, of `total` when known, which may be
+        corrected here); `count` is the words shown beside a spinner."""
+        if total is not None and self.total is not None:
+            self.total = total
         if self.console is None:
             return
         if self.progress is None:
@@ -81,7 +84,7 @@ class Task:
             self._start()
         assert self.progress is not None and self.task_id is not None
         shown = completed if self.total is None else min(completed, self.total)
-        self.progress.update(self.task_id, completed=shown, count=count,
+        self.progress.update(self.task_id, completed=shown, count=count, total=self.total,
                              description=description or self.description)
 
     def close(self):
