@@ -91,7 +91,9 @@ def cmd_simulate(args) -> int:
         print(f"Simulating a refill cycle of {args.settings} on an emulated unit "
               f"(real firmware under MicroPython, virtual time, at most {args.horizon_days} days).", flush=True)
         print("The nurse pairs the unit and syncs the settings with pumpsync over its serial port:", flush=True)
-        with progress("simulating", total=args.horizon_days, unit="virtual days", eta=True) as shown:
+        # shown from the first virtual day on (after the sync's own lines): a simulation always takes a while
+        with progress("simulating", total=args.horizon_days, unit="virtual days", eta=True,
+                      show_after_s=0) as shown:
             def on_progress(done: float, total: float):
                 shown.update(done, total=total)
 

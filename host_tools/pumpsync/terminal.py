@@ -67,8 +67,8 @@ class Task:
         # stdout is never redirected through the progress console: it may be a pipe or --json
         self.progress = Progress(*columns, console=self.console, transient=True,
                                  redirect_stdout=False, redirect_stderr=False)
-        self.progress.start()
         self.task_id = self.progress.add_task(self.description, total=self.total, count="")
+        self.progress.start()  # drawn at once, with its description
 
     def update(self, completed: float, count: str = "", description: str | None = None,
                total: float | None = None):
