@@ -113,12 +113,12 @@ def table_box(stream: TextIO | None = None):
     return box.ROUNDED if is_terminal(stream or sys.stdout) else box.ASCII
 
 
-def render(renderable: RenderableType, stream: TextIO | None = None) -> str:
+def render(renderable: RenderableType, stream: TextIO | None = None, plain_width: int = PLAIN_WIDTH) -> str:
     """The text of `renderable` for `stream` (stdout unless given): the terminal's
-    width and styles on a terminal; PLAIN_WIDTH and no escape codes elsewhere."""
+    width and styles on a terminal; `plain_width` and no escape codes elsewhere."""
     stream = stream or sys.stdout
     terminal = is_terminal(stream)
-    width = shutil.get_terminal_size((PLAIN_WIDTH, 24)).columns if terminal else PLAIN_WIDTH
+    width = shutil.get_terminal_size((PLAIN_WIDTH, 24)).columns if terminal else plain_width
     colour = terminal and "NO_COLOR" not in os.environ
     console = Console(file=io.StringIO(), width=width, force_terminal=colour, no_color=not colour,
                       color_system="standard" if colour else None, highlight=False, emoji=False,
