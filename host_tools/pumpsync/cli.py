@@ -102,18 +102,27 @@ def cmd_simulate(args) -> int:
     from pathlib import Path
 
     from pumpsync import scenario
+    from pumpsync.terminal import progress
 
     loaded = settings_file.load(args.settings, None)
     if loaded.errors:
         for line in loaded.errors:
             print(line, file=sys.stderr)
         return EXIT_BAD_INPUT
+
     with tempfile.TemporaryDirectory() as state:
         print(f"Simulating a refill cycle of {args.settings} on an emulated unit "
-              f"(real firmware under MicroPython, virtual time).", flush=True)
+              f"(real firmware under MicroPython, virtual time, at most {args.horizon_days} days).", flush=True)
         print("The nurse pairs the unit and syncs the settings with pumpsync over its serial port:", flush=True)
-        result = scenario.run_cycle(Path(state), Path(args.settings), ack_after_s=args.ack_after,
-                                    via_pumpsync=True)
+        # shown from the first virtual day on (after the sync's own lines): a simulation always takes a while
+        with progress("simulating", total=args.horizon_days, unit="virtual days", eta=True,
+                      show_after_s=0) as shown:
+            def on_progress(done: float, total: float):
+                shown.update(done, total=total)
+
+            result = scenario.run_cycle(Path(state), Path(args.settings), ack_after_s=args.ack_after,
+                                        via_pumpsync=True, horizon_days=args.horizon_days,
+                                        on_progress=on_progress)
     forecast = result.forecast
     print(report.forecast_text(forecast, []).split("\n")[0])
     print()
@@ -130,7 +139,28 @@ def cmd_simulate(args) -> int:
     window = f"{timecalc.format_hhmm(forecast.days.end)}-{timecalc.format_hhmm(forecast.days.start)}"
     print(f"  presses at night ({window} local): {night}, of them while empty was still 24 h or more "
           f"away: {needless}")
+    if result.horizon_days is not None:
+        zone = scenario.patient_zone(result)
+        empty = forecast.empty_at
+        state = ("the reservoir was not yet empty" if empty is None or empty > result.ended
+                 else "the reservoir was empty")
+        print(f"  stopped at the {result.horizon_days:g}-day horizon (--horizon-days): {state}; events after "
+              f"{zone.local(int(result.ended))} not simulated:")
+        for what, at in result.skipped():
+            print(f"    {what}: {zone.local(at)} (forecast)")
     return EXIT_OK
+
+
+def _horizon_days(text: str) -> int:
+    from pumpsync.scenario import HORIZON_DAYS
+
+    try:
+        days = int(text)
+    except ValueError:
+        days = 0
+    if not 1 <= days <= HORIZON_DAYS:
+        raise argparse.ArgumentTypeError(f"must be a whole number of days from 1 to {HORIZON_DAYS}, not {text!r}")
+    return days
 
 
 def cmd_alarm_preview(args) -> int:
@@ -381,10 +411,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Pair a factory-fresh emulated unit and sync SETTINGS.json to it with pumpsync, "
                     "fast-forward from the refill until an hour after the reservoir would be empty, with a "
                     "scripted patient who presses the button each time the unit sounds, and print what "
-                    "happened when.")
+                    "happened when.  It never runs past --horizon-days after the refill: stopped there, it "
+                    "says so and lists the forecast moments it did not reach.  On a terminal, stderr shows "
+                    "the virtual days done.")
     simulate.add_argument("settings", metavar="SETTINGS.json", help="the prescription settings file")
     simulate.add_argument("--ack-after", type=float, default=30, metavar="S",
                           help="seconds the patient takes to press the button (default 30)")
+    simulate.add_argument("--horizon-days", type=_horizon_days, default=400, metavar="N",
+                          help="stop at most N days after the refill (1-400, default 400: the span the "
+                               "patient's time-zone changes are resolved for)")
     simulate.set_defaults(handler=cmd_simulate)
     _in_visit_order(commands)
     return parser

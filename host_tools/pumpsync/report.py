@@ -1,6 +1,7 @@
 """Human-readable text of a forecast, for the nurse at the refill visit.
 
-Owns wording and layout only; every figure comes from the core forecast
+Owns wording and layout only (the nominal/conservative columns are a rich
+grid, as wide as the terminal: terminal.render); every figure comes from the core forecast
 (and clinical.py's clinical due date, reminders and programmer cross-check).
 Every time is the patient's local time with its zone name (clock.tz of the
 settings, else the UTC offset in force).
@@ -14,6 +15,7 @@ import sys
 from pumpwatch import timecalc
 from pumpwatch.forecast import REASON_DRUG_STABILITY, Forecast
 
+from pumpsync import terminal
 from pumpsync.times import Zone
 
 _REASONS = {
@@ -73,9 +75,8 @@ def forecast_text(forecast: Forecast, warnings: list[str], zone: str | None = No
             ("empty", at(forecast.empty_at_nominal), at(forecast.empty_at))]
     if forecast.warning_at is not None and p.warning_ul is not None:
         rows.append((f"warning at {ml(p.warning_ul)}", "", at(forecast.warning_at)))
-    width = max(len(nominal) for _, nominal, _ in rows) + 3  # long zone names must not run into the next column
     lines.append("")
-    lines.extend(f"  {label:20}{nominal:<{width}}{conservative}" for label, nominal, conservative in rows)
+    lines.extend(_columns(rows))
     lines += [
         f"  {'drug stability':20}{at(forecast.stability_limit_at)}",
         "",
@@ -99,6 +100,24 @@ def forecast_text(forecast: Forecast, warnings: list[str], zone: str | None = No
         lines.append("")
         lines.extend(f"WARNING {w}" for w in warnings)
     return "\n".join(lines)
+
+
+def _columns(rows: list[tuple[str, str, str]]) -> list[str]:
+    """Label, nominal, conservative: each column as wide as its longest entry (a long
+    zone name never runs into the next column), wrapped only on a narrow terminal."""
+    from rich.padding import Padding
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 3, 0, 0))
+    grid.add_column(min_width=17, no_wrap=True)  # 20 with its padding, as the lines around it
+    grid.add_column(overflow="fold")
+    grid.add_column(overflow="fold")
+    for row in rows:
+        grid.add_row(*row)
+    # off a terminal never wrapped: as wide as the longest row needs, and at least PLAIN_WIDTH
+    needed = 2 + sum(max(len(row[i]) for row in rows) + 3 for i in range(3)) + 3
+    return [line.rstrip() for line in terminal.render(Padding(grid, (0, 0, 0, 2)),
+                                                       plain_width=max(terminal.PLAIN_WIDTH, needed)).splitlines()]
 
 
 def alarm_lines(forecast: Forecast, zone: str | None = None) -> list[str]:

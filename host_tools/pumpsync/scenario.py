@@ -4,7 +4,10 @@ Owns driving an `Emulator` through virtual time the way a patient lives with
 the unit: whenever it starts to sound, the patient presses the button
 `ack_after_s` later.  Used by the scenario tests, `make bench` and
 `pumpsync simulate` (what `make run` shows).  The timeline is read from the
-unit's own event log on its flash, with the core's record reader.
+unit's own event log on its flash, with the core's record reader.  A cycle
+never runs away: it stops at a horizon (at most HORIZON_DAYS after the
+refill, the span the host resolves the patient's time-zone changes for) and
+says what it did not reach (`skipped`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from pumpsync import settings_file
 from pumpsync.emulator import Emulator, install_firmware
 
 EVENT_LOG_DIR = "data"
+HORIZON_DAYS = 400  # the most a cycle is simulated: settings_file resolves clock.tz for 400 days
 
 
 def prepare_unit(state_dir: Path, settings_path: Path, compiled: bool = False) -> tuple[dict, Forecast]:
@@ -51,15 +55,17 @@ class PatientLog:
 
 
 def live_until(emu: Emulator, end: float, patient: PatientLog | None = None, ack_after_s: float = 30,
-               press_ms: int = 150, on_press=None):
+               press_ms: int = 150, on_press=None, on_advance=None):
     """Advance to `end`, jumping from one wake-up of the unit to the next; whenever
     it starts sounding, press the button `ack_after_s` later (if `patient` is given).
-    Stops early if the unit loses power."""
+    Stops early if the unit loses power.  `on_advance(now)` after every jump."""
     seen = len(emu.buzzer_log())
     while emu.now() < end - 0.0005 and emu.stats()["powered"]:
         wake = emu.next_wakeup()
         target = end if wake is None else min(end, max(wake, emu.now()))
         emu.advance(max(0.0, target - emu.now()))
+        if on_advance is not None:
+            on_advance(emu.now())
         log = emu.buzzer_log()
         started = next((t for t, hz in log[seen:] if hz > 0), None)
         seen = len(log)
@@ -89,6 +95,20 @@ class CycleResult:
     started: float
     ended: float
     quiet_days: dict = field(default_factory=dict)
+    horizon_days: float | None = None  # set when the cycle stopped at its horizon, before its natural end
+    natural_end: float | None = None  # where it would have ended (an hour past empty)
+
+    def skipped(self) -> list[tuple[str, int]]:
+        """(what, instant) of the forecast's moments past the horizon, in time order."""
+        if self.horizon_days is None:
+            return []
+        f = self.forecast
+        moments = [("refill due", f.refill_due_at), ("clinical due date", f.clinical_due_at),
+                   ("low reservoir", f.low_reservoir_at), ("empty", f.empty_at),
+                   ("drug stability limit", f.stability_limit_at)]
+        moments += [(f"reminder {days} day{'' if days == 1 else 's'} before due", t) for t, days in f.reminders]
+        return sorted(((what, int(at)) for what, at in moments if at is not None and at > self.ended),
+                      key=lambda item: item[1])
 
 
 def pair_and_sync(emu: Emulator, settings_path: Path, work: Path):
@@ -112,36 +132,49 @@ def pair_and_sync(emu: Emulator, settings_path: Path, work: Path):
 
 
 def run_cycle(state_dir: Path, settings_path: Path, after_empty_s: float = 3600, ack_after_s: float = 30,
-              start_delay_s: float = 300, compiled: bool = False, via_pumpsync: bool = False) -> CycleResult:
+              start_delay_s: float = 300, compiled: bool = False, via_pumpsync: bool = False,
+              horizon_days: float = HORIZON_DAYS, on_progress=None) -> CycleResult:
     """From the refill to `after_empty_s` past the conservative empty time, the
-    patient acknowledging every alarm `ack_after_s` after it starts.  The unit is
-    set up by a settings file on its flash, or (`via_pumpsync`) paired and synced."""
+    patient acknowledging every alarm `ack_after_s` after it starts, but never
+    past `horizon_days` after the refill (the result then says what it skipped).
+    The unit is set up by a settings file on its flash, or (`via_pumpsync`)
+    paired and synced.  `on_progress(days_done, days_total)` as virtual time passes."""
+    if not 0 < horizon_days <= HORIZON_DAYS:
+        raise ValueError(f"the horizon is 1 to {HORIZON_DAYS} days, not {horizon_days}")
     state_dir = Path(state_dir)
     document, forecast = prepare_unit(state_dir, settings_path, compiled)
     if via_pumpsync:
         (state_dir / "flash" / "settings.json").unlink()
-    start = forecast.prescription.refill_at + start_delay_s
-    end = (forecast.empty_at or forecast.stability_limit_at) + after_empty_s  # empty: never, if stopped for good
+    refill = forecast.prescription.refill_at
+    start = refill + start_delay_s
+    natural_end = (forecast.empty_at or forecast.stability_limit_at) + after_empty_s  # empty: never, if stopped
+    horizon_end = refill + horizon_days * 86400
+    end = min(natural_end, horizon_end)
+    progress = None if on_progress is None else (lambda now: on_progress((now - start) / 86400,
+                                                                         (end - start) / 86400))
     patient = PatientLog()
     began = time.perf_counter()
     with Emulator(state_dir=state_dir, start_time=start, speed=0) as emu:
         if via_pumpsync:
             pair_and_sync(emu, settings_path, state_dir)
-        quiet = _quiet_days(emu, forecast, start)
-        live_until(emu, end, patient, ack_after_s)
+        quiet = _quiet_days(emu, forecast, start, until=end, on_advance=progress)
+        live_until(emu, end, patient, ack_after_s, on_advance=progress)
         wall = time.perf_counter() - began
         entries, _ = readback.entries(records.EventLog(str(emu.flash_dir / EVENT_LOG_DIR)))
+        cut = natural_end > horizon_end
         return CycleResult(document, forecast, patient, entries, emu.buzzer_log(), emu.stats(), wall,
-                           start, end, quiet)
+                           start, end, quiet, horizon_days if cut else None, natural_end)
 
 
-def _quiet_days(emu: Emulator, forecast: Forecast, start: float, days: int = 100) -> dict:
+def _quiet_days(emu: Emulator, forecast: Forecast, start: float, days: int = 100, until: float | None = None,
+                on_advance=None) -> dict:
     """Wakeups, flash writes and wall time over quiet days (nothing due), measured
-    from the first whole day after the refill up to the first condition or 100 days."""
+    from the first whole day after the refill up to the first condition or 100 days
+    (or `until`).  With `on_advance(now)`, virtual time is advanced a day at a time."""
     from pumpwatch.plan import condition_starts  # what the unit itself will start: reminders, appointment, alarms
 
     first_condition = min([at for at, _ in condition_starts(forecast.prescription, forecast)]
-                          + [forecast.stability_limit_at])
+                          + [forecast.stability_limit_at] + ([until] if until is not None else []))
     day0 = (int(start) // 86400 + 1) * 86400
     available = int((first_condition - day0) // 86400)
     count = max(0, min(days, available))
@@ -150,7 +183,12 @@ def _quiet_days(emu: Emulator, forecast: Forecast, start: float, days: int = 100
     emu.advance(day0 - emu.now())
     before = emu.stats()
     began = time.perf_counter()
-    emu.advance(count * 86400)
+    if on_advance is None:
+        emu.advance(count * 86400)
+    else:
+        for _ in range(count):
+            emu.advance(86400)
+            on_advance(emu.now())
     wall = time.perf_counter() - began
     after = emu.stats()
     return {"days": count, "wakeups_per_day": (after["wakeups"] - before["wakeups"]) / count,

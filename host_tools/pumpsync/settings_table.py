@@ -1,21 +1,23 @@
 """The before/after table a nurse reads before new settings go onto a unit.
 
 Owns which fields appear (every one that changes what the unit does or when
-it sounds), their words, and the layout: two value columns whose long lists
-wrap inside their column, a mark on each changed row.  Times are the
-patient's local time with the zone name (times.Zone).
+it sounds), their words, and the layout: a rich Table (field, on the unit
+now, new settings, a mark on each changed row) whose long lists wrap inside
+their column; as wide as the terminal, or plain ASCII at a fixed width when
+printed elsewhere (terminal.render).  Times are the patient's local time with
+the zone name (times.Zone).
 """
 
 from __future__ import annotations
 
-import textwrap
+from rich.table import Table
+from rich.text import Text
 
 from pumpwatch import timecalc
 
-from pumpsync import times
+from pumpsync import terminal, times
 
-VALUE_WIDTH = 34
-LABEL_WIDTH = 24
+CHANGED = "<- changed"
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -78,20 +80,19 @@ def rows_of(p, zone: times.Zone, daily_mcg: str) -> dict:
     }
 
 
-def table(before: dict | None, after: dict, extra_rows=()) -> str:
-    """Aligned lines: label, on the unit now, new settings, '<- changed'."""
+def table(before: dict | None, after: dict, extra_rows=(), stream=None) -> str:
+    """The table's text for `stream` (stdout unless given): field, on the unit
+    now, new settings, and CHANGED on every row whose value changes."""
     rows = [(label, before.get(label, "-") if before else "-", value) for label, value in after.items()]
     rows += list(extra_rows)
-    lines = [f"  {'':<{LABEL_WIDTH}} {'on the unit now':<{VALUE_WIDTH}} {'new settings':<{VALUE_WIDTH}}"]
+    grid = Table(box=terminal.table_box(stream), show_edge=True, pad_edge=True, expand=True)
+    grid.add_column("field", no_wrap=True)
+    grid.add_column("on the unit now", ratio=1, overflow="fold")
+    grid.add_column("new settings", ratio=1, overflow="fold")
+    grid.add_column("changed", no_wrap=True, min_width=len(CHANGED))
     for label, old, new in rows:
-        left = textwrap.wrap(str(old), VALUE_WIDTH) or [""]
-        right = textwrap.wrap(str(new), VALUE_WIDTH) or [""]
-        height = max(len(left), len(right))
-        left += [""] * (height - len(left))
-        right += [""] * (height - len(right))
-        mark = "  <- changed" if old != new else ""
-        for i in range(height):
-            name = label if i == 0 else ""
-            lines.append(f"  {name:<{LABEL_WIDTH}} {left[i]:<{VALUE_WIDTH}} {right[i]:<{VALUE_WIDTH}}"
-                         f"{mark if i == 0 else ''}".rstrip())
-    return "\n".join(lines)
+        changed = old != new
+        style = "bold" if changed else ""
+        grid.add_row(Text(str(label), style=style), Text(str(old)), Text(str(new), style=style),
+                     Text(CHANGED if changed else "", style="bold yellow"))
+    return terminal.render(grid, stream)

@@ -12,8 +12,8 @@ import time
 
 from pumpsync.client import UnitClient, printable
 from pumpsync.keystore import Keystore
-from pumpsync.progress import Progress
 from pumpsync.session import CommandFailed, Session, ask
+from pumpsync.terminal import progress
 
 PAIR_WAIT_S = 30
 
@@ -29,20 +29,19 @@ def cmd_pair(args) -> int:
 def _wait_for_press(session: Session, started: dict, on_fail):
     print(f"Unit {session.unit_id}: after the trill, press and HOLD the unit's button for 2 seconds "
           f"(within {PAIR_WAIT_S} s)...", flush=True)
-    progress = Progress(PAIR_WAIT_S, "waiting for the long press")
     began = time.monotonic()
     limit = PAIR_WAIT_S + 2 + started.get("press_after_ms", 0) / 1000
-    while True:
-        state = session.client.call("pair_status")["state"]
-        if state == "paired":
-            break
-        if state in ("expired", "none") or time.monotonic() - began > limit:
-            progress.done()
-            on_fail()
-            raise CommandFailed("no long press on the unit within 30 s: pairing cancelled, nothing changed")
-        progress.update(time.monotonic() - began)
-        time.sleep(0.2)
-    progress.done()
+    with progress("waiting for the long press", total=PAIR_WAIT_S, unit="s") as shown:
+        while True:
+            state = session.client.call("pair_status")["state"]
+            if state == "paired":
+                break
+            if state in ("expired", "none") or time.monotonic() - began > limit:
+                on_fail()
+                raise CommandFailed("no long press on the unit within 30 s: pairing cancelled, nothing changed")
+            waited = time.monotonic() - began
+            shown.update(waited, description=f"waiting for the long press: {max(0, PAIR_WAIT_S - waited):.0f} s left")
+            time.sleep(0.2)
 
 
 def pair_unit(session: Session, while_waiting=None, name: str | None = None) -> int:

@@ -18,8 +18,8 @@ from pumpwatch import readback, timecalc
 
 from pumpsync import times
 from pumpsync.client import UnitClient, printable
-from pumpsync.progress import Progress
 from pumpsync.session import CommandFailed, Session, print_json, typed_unit_id
+from pumpsync.terminal import progress
 
 MAX_LOG_PAGES = 2000  # a unit that never says "done" cannot keep us paging
 _TIME_FIELDS = ("until", "at", "was", "refill_at", "due")
@@ -27,22 +27,22 @@ _TIME_FIELDS = ("until", "at", "was", "refill_at", "due")
 
 def download_log(client: UnitClient, which: str = "events") -> list[dict]:
     """Every entry of one of the unit's logs, page by page; always ends (a unit
-    that never says it is done, or does not move on, is cut off)."""
+    that never says it is done, or does not move on, is cut off).  The unit
+    does not say how long its log is, so the progress (a terminal only) is a
+    spinner with the pages and entries so far, never a bar against the cap."""
     entries, cursor = [], None
-    progress = Progress(MAX_LOG_PAGES, f"downloading the {which} log")
-    for page in range(MAX_LOG_PAGES):
-        reply = client.call("log", {"log": which, "cursor": cursor}, verified=True)  # signed when paired
-        lines: list = reply["lines"] if isinstance(reply.get("lines"), list) else []
-        for line in lines:
-            entry = readback.parse_line(line.encode()) if isinstance(line, str) else None
-            if isinstance(entry, dict):
-                entries.append(entry)
-        if reply.get("done") is True or (not lines and reply.get("cursor") == cursor):
-            break
-        cursor = reply.get("cursor")
-        if page > 3:
-            progress.update(page)
-    progress.done()
+    with progress(f"downloading the {which} log") as shown:
+        for page in range(1, MAX_LOG_PAGES + 1):
+            reply = client.call("log", {"log": which, "cursor": cursor}, verified=True)  # signed when paired
+            lines: list = reply["lines"] if isinstance(reply.get("lines"), list) else []
+            for line in lines:
+                entry = readback.parse_line(line.encode()) if isinstance(line, str) else None
+                if isinstance(entry, dict):
+                    entries.append(entry)
+            if reply.get("done") is True or (not lines and reply.get("cursor") == cursor):
+                break
+            cursor = reply.get("cursor")
+            shown.update(page, count=f"{page} page{'' if page == 1 else 's'}, {len(entries)} entries")
     return entries
 
 
