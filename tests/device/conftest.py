@@ -64,3 +64,21 @@ def repl_port(request, hardware_port, hardware_key):
     unit = request.getfixturevalue("emu")
     enter_maintenance(unit)
     yield unit.port
+
+
+@pytest.fixture
+def clinic(tmp_path):
+    """A nurse's computer (clinic.Clinic) with one paired emulated unit, its clock in real time."""
+    from clinic import clinic_with_unit
+    c = clinic_with_unit(tmp_path)
+    yield c
+    c.emu.close()
+
+
+@pytest.fixture
+def synced(clinic):
+    """The same unit synced with this visit's settings (simple-continuous, refilled an hour ago)."""
+    from clinic import settings_for_now
+    result = clinic.run("sync", str(settings_for_now(clinic.tmp)), "--yes")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return clinic

@@ -15,25 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from cable import Cable
 from clinic import EXAMPLES, clinic_with_unit, settings_for_now
 from pumpsync.client import UnitClient, _pieces
-
-
-@pytest.fixture
-def clinic(tmp_path):
-    c = clinic_with_unit(tmp_path)
-    yield c
-    c.emu.close()
-
-
-@pytest.fixture
-def synced(clinic):
-    result = clinic.run("sync", str(settings_for_now(clinic.tmp)), "--yes")
-    assert result.returncode == 0, result.stdout + result.stderr
-    return clinic
 
 
 def test_a_unit_clock_three_days_behind_is_named_as_the_units_clock_and_nothing_is_written(tmp_path):

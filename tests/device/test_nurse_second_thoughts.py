@@ -12,23 +12,7 @@ import json
 import subprocess
 import sys
 
-import pytest
-
-from clinic import clinic_with_unit, settings_for_now
-
-
-@pytest.fixture
-def clinic(tmp_path):
-    c = clinic_with_unit(tmp_path)
-    yield c
-    c.emu.close()
-
-
-@pytest.fixture
-def synced(clinic):
-    result = clinic.run("sync", str(settings_for_now(clinic.tmp)), "--yes")
-    assert result.returncode == 0, result.stdout + result.stderr
-    return clinic
+from clinic import settings_for_now
 
 
 def _unit_id(clinic):
