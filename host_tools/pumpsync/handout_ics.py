@@ -70,7 +70,7 @@ def entries(forecast, zone: Zone, clinic_name: str | None = None, clinic_phone: 
 
 def _call(name: str | None, phone: str | None) -> str:
     who = name or "your clinic"
-    return f"Call {who} on {phone}." if phone else f"Call {who}."
+    return f"Call {who}, phone {phone}." if phone else f"Call {who}."
 
 
 class SettingsZone(tzinfo):
