@@ -92,7 +92,8 @@ def from_unit(args, as_of: int | None) -> Source:
                                 "(other firmware?): give SETTINGS.json")
         if as_of is None:
             unit_time = session.client.call("status", verified=True).get("time")
-            as_of = int(unit_time) if times.is_instant(unit_time) else int(time.time())
+            as_of = int(unit_time) if isinstance(unit_time, (int, float)) and times.is_instant(unit_time) \
+                else int(time.time())
         clock = document.get("clock") if isinstance(document, dict) else None
         name = clock.get("tz") if isinstance(clock, dict) and isinstance(clock.get("tz"), str) else None
         return Source(Forecast(prescription, max(as_of, prescription.refill_at)), session.zone(), name,

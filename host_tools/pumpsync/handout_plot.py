@@ -11,7 +11,7 @@ the Agg canvas only: no display is needed or opened.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from pumpsync.times import Zone
 
@@ -66,7 +66,8 @@ def write_png(forecast, zone: Zone, path, data: Curves | None = None) -> Curves:
     p = forecast.prescription
     fig = Figure(figsize=(9, 5), dpi=110, layout="constrained")
     ax = fig.add_subplot()
-    xs = [_local(zone, t) for t in data.times]
+    x_of = lambda utc: float(mdates.date2num(_local(zone, utc)))  # noqa: E731
+    xs = [x_of(t) for t in data.times]
     ax.plot(xs, [v / 1000 for v in data.conservative_ul], color="#c0392b", linewidth=2.2,
             label=f"conservative: every allowed patient bolus, pump +{p.tolerance_centipct / 100:g} %")
     ax.plot(xs, [v / 1000 for v in data.nominal_ul], color="#2c6fbb", linewidth=1.6, linestyle="--",
@@ -81,9 +82,9 @@ def write_png(forecast, zone: Zone, path, data: Curves | None = None) -> Curves:
                     xytext=(4, 3), textcoords="offset points", fontsize=8, color="#7d6608", bbox=white)
     low = data.marks.get("low_reservoir")
     if low is not None and data.times[0] <= low <= data.times[-1]:
-        x = _local(zone, low)
+        x = x_of(low)
         ax.plot([x], [forecast.remaining_ul(low, p.tolerance_centipct) / 1000], "o", color="#c0392b", markersize=5)
-        ax.annotate(f"alarm volume reached {x:%d %b %H:%M}\n(conservative)", (x, p.low_alarm_ul / 1000),
+        ax.annotate(f"alarm volume reached {_local(zone, low):%d %b %H:%M}\n(conservative)", (x, p.low_alarm_ul / 1000),
                     xytext=(-6, -6), textcoords="offset points", fontsize=8, color="#c0392b", ha="right",
                     va="top", bbox=white)
     top = p.reservoir_ul / 1000
@@ -94,22 +95,23 @@ def write_png(forecast, zone: Zone, path, data: Curves | None = None) -> Curves:
         at = data.marks.get(name)
         if at is None or not data.times[0] <= at <= data.times[-1]:
             continue
-        x = _local(zone, at)
+        x = x_of(at)
         ax.axvline(x, color=colour, linewidth=1.3, linestyle="-" if name == "due" else "--")
         right_half = (x - xs[0]) > (x_end - xs[0]) * 0.6  # label on the line's left near the right edge
-        ax.annotate(f"{label} {x:%d %b %H:%M}", (x, top * (1.0 - 0.07 * row)),
+        ax.annotate(f"{label} {_local(zone, at):%d %b %H:%M}", (x, top * (1.0 - 0.07 * row)),
                     xytext=(-4 if right_half else 4, -3), textcoords="offset points", fontsize=8,
                     color=colour, va="top", ha="right" if right_half else "left", bbox=white)
         row += 1
     ax.set_ylim(0, top * 1.05)
-    ax.set_xlim(xs[0], xs[-1] + timedelta(hours=6))
+    ax.set_xlim(xs[0], xs[-1] + 0.25)  # date numbers are days
     ax.set_ylabel("drug left in the pump (mL)")
     ax.set_xlabel("the patient's local time, " + zone.local(forecast.as_of).split(" ", 2)[2])
     locator = mdates.AutoDateLocator(minticks=5, maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.grid(True, color="#dddddd", linewidth=0.6)
-    ax.legend(loc="lower left", bbox_to_anchor=(0, 0.14), fontsize=8)
+    highest = max(p.low_alarm_ul, p.warning_ul or 0) / 1000  # the legend sits above the volume lines' labels
+    ax.legend(loc="lower left", bbox_to_anchor=(0, min(0.5, (highest + top * 0.07) / (top * 1.05))), fontsize=8)
     title = f"Baclofen left in your {p.pump_model} ({top:g} mL), refilled {zone.local(p.refill_at)}"
     ax.set_title(title, fontsize=10)
     fig.savefig(str(path), format="png")
