@@ -21,12 +21,16 @@ help:
 
 setup: $(STAMP) $(NODE_STAMP) system-tools
 
-# tmux drives `pumpsync emulate` by hand in tests/device/test_emulate_by_hand.py (skipped without it).
+# tmux drives `pumpsync emulate` by hand in tests/device/test_emulate_by_hand.py (skipped without it);
+# poppler-utils (pdftotext, pdftoppm) reads the hand-out's summary.pdf back in tests/unit/test_handout.py.
 # Installed only where it is missing and apt-get can; never fails the setup.
 system-tools:
 	@command -v tmux >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && { apt-get install -y -qq tmux >/dev/null 2>&1 || \
 		{ apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq tmux >/dev/null 2>&1; }; }; } || \
 		echo "note: tmux is not installed (apt-get install tmux); the by-hand emulator tests will be skipped"
+	@command -v pdftoppm >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && { apt-get install -y -qq poppler-utils >/dev/null 2>&1 || \
+		{ apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq poppler-utils >/dev/null 2>&1; }; }; } || \
+		echo "note: poppler-utils is not installed (apt-get install poppler-utils); the hand-out PDF text test will be skipped"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)

@@ -63,6 +63,8 @@ class Prescription:
         self.spasticity_origin = None
         self.age_years = None
         self.label = None
+        self.clinic_name = None  # clinic.name, clinic.phone: for the hand-outs only
+        self.clinic_phone = None
         self.programmer = None  # {"low_reservoir_alarm_at": utc, "daily_dose_ng": n, "reservoir_volume_ul": n}
         self.confirmed = ()
 

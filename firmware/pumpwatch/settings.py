@@ -53,7 +53,7 @@ DOSE_RANGE_CHILD = (24, 1199)
 FIELDS = {
     "": (("schema", True), ("pump", True), ("drug", True), ("refill", True), ("therapy", True),
          ("clock", True), ("reminders", False), ("alarms", False), ("risk", False), ("patient", False),
-         ("programmer", False), ("confirmed", False)),
+         ("programmer", False), ("confirmed", False), ("clinic", False)),
     "pump": (("model", True), ("reservoir_ml", True), ("low_reservoir_alarm_ml", False), ("warning_ml", False),
              ("flow_tolerance_pct", False), ("minimum_rate_mcg_per_day", False), ("eri_at", False),
              ("implanted_at", False), ("service_life_months", False)),
@@ -68,6 +68,7 @@ FIELDS = {
     "risk": (("high_withdrawal_risk", False),),
     "patient": (("label", False), ("spasticity_origin", False), ("age_years", False),
                 ("high_withdrawal_risk", False), ("hearing_impaired", False)),
+    "clinic": (("name", False), ("phone", False)),
     "programmer": (("low_reservoir_alarm_at", False), ("daily_dose_mcg", False), ("reservoir_volume_ml", False)),
 }
 
@@ -118,6 +119,7 @@ def finish(c, p, doc, confirmed=()):
     _check_patient(c, p, doc.get("risk"), doc.get("patient"))
     _check_implant(c, p, doc.get("pump"))
     _check_programmer(c, p, doc.get("programmer"))
+    _check_clinic(c, p, doc.get("clinic"))
     p.confirmed = tuple(confirmed) + _check_confirmed(c, doc.get("confirmed"))
     if not c.errors:
         _check_plausible(c, p)
@@ -342,6 +344,24 @@ def _check_patient(c, p, risk, patient):
     p.hearing_impaired = bool(c.flag(patient, "patient", "hearing_impaired"))
     if "high_withdrawal_risk" in patient:
         p.high_withdrawal_risk = c.flag(patient, "patient", "high_withdrawal_risk") or p.high_withdrawal_risk
+
+
+def _check_clinic(c, p, doc):
+    """Who to call: printed on the patient's hand-outs only (the unit does nothing with it)."""
+    if doc is None or c.section(doc, "clinic", "clinic") is None:
+        return
+    name = c.text(doc, "clinic", "name")
+    if name is not None and (len(name) > 64 or [ch for ch in name if ord(ch) < 32 or ord(ch) == 127]):
+        c.error("clinic.name", "at most 64 characters, no control characters")
+        name = None
+    phone = c.text(doc, "clinic", "phone")
+    if phone is not None:
+        digits = [ch for ch in phone if "0" <= ch <= "9"]
+        if len(phone) > 32 or len(digits) < 3 or [ch for ch in phone if not ("0" <= ch <= "9" or ch in " +-()./")]:
+            c.error("clinic.phone", "%s is not a phone number: digits, spaces and + - ( ) . / only, at most "
+                    "32 characters (e.g. \"+49 30 1234 5678\")" % describe(phone))
+            phone = None
+    p.clinic_name, p.clinic_phone = name, phone
 
 
 def _check_programmer(c, p, doc):

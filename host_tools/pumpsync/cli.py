@@ -188,8 +188,8 @@ def cmd_alarm_preview(args) -> int:
 
 UNIT_OPTION_DEFAULTS = {"port": "auto", "keystore": None, "db": None, "timeout": 5.0}
 # `pumpsync --help` lists the commands in the order of a refill visit, then the technician's
-VISIT_ORDER = ("ports", "pair", "status", "time", "forecast", "sync", "refill", "alarm", "log", "history", "keys",
-               "unpair", "maintenance", "deploy", "factory-reset", "emulate", "simulate")
+VISIT_ORDER = ("ports", "pair", "status", "time", "forecast", "sync", "refill", "alarm", "handout", "log", "history",
+               "keys", "unpair", "maintenance", "deploy", "factory-reset", "emulate", "simulate")
 
 
 def _unit_options(suppress: bool) -> argparse.ArgumentParser:
@@ -405,6 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "the runtime folder, $PUMPSYNC_RUNTIME_DIR/emulated/ if set)")
     emulate.set_defaults(handler=cmd_emulate)
     _add_unit_commands(commands)
+    from pumpsync import handout
+    handout.add_parser(commands, _unit_options(suppress=True))
 
     simulate = commands.add_parser(
         "simulate", help="run a whole refill cycle on an emulated unit and print its timeline",

@@ -54,3 +54,14 @@ def test_bad_settings_get_the_same_errors_under_micropython():
     answers = json.loads(micropython.run(_PROGRAM % (json.dumps({"bad": document}), AS_OF, AS_OF)))
     assert answers["bad"]["errors"] == loaded.errors
     assert len(loaded.errors) >= 3
+
+
+def test_the_clinic_block_is_checked_the_same_under_micropython():
+    document = json.loads(EXAMPLES[0].read_text())
+    document["clock"] = {"utc_offset_min": 60}
+    good = dict(document, clinic={"name": "ITB clinic", "phone": "+49 30 1234 5678"})
+    bad = dict(document, clinic={"name": "x" * 65, "phone": "call 0800 now", "fax": "1"})
+    answers = json.loads(micropython.run(_PROGRAM % (json.dumps({"good": good, "bad": bad}), AS_OF, AS_OF)))
+    assert answers["good"]["errors"] == []
+    assert answers["bad"]["errors"] == settings_file.parse(json.dumps(bad), AS_OF).errors
+    assert [e.split(":")[0] for e in answers["bad"]["errors"]] == ["clinic.fax", "clinic.name", "clinic.phone"]

@@ -23,7 +23,7 @@ def _files(tmp_path: Path) -> dict:
     odd_keystore.write_text(json.dumps({"units": {"abcdefabcdef": []}}))
     return {"{list_keystore}": str(list_keystore), "{odd_keystore}": str(odd_keystore),
             "{db}": str(tmp_path / "h.sqlite"), "{missing_db}": str(tmp_path / "nowhere" / "h.sqlite"),
-            "{folder}": str(tmp_path), "{csv}": str(tmp_path / "out.csv")}
+            "{folder}": str(tmp_path), "{csv}": str(tmp_path / "out.csv"), "{a_file}": str(list_keystore)}
 
 
 CASES = [
@@ -58,6 +58,13 @@ CASES = [
     (["keys", "revoke", "someone", "--port", NO_UNIT, "--keystore", "{odd_keystore}", "--db", "{db}"], 1, ""),
     (["time", "set", "--port", NO_UNIT, "--timeout", "0"], 2, "--timeout"),
     (["--timeout", "-5", "status", "--port", NO_UNIT], 2, "--timeout"),
+    (["handout", "/no/such/file.json", "--out", "{folder}/h"], 2, "file.json"),
+    (["handout", EXAMPLE, "--out", "{a_file}"], 2, "--out"),
+    (["handout", EXAMPLE, "--out", "{folder}/h", "--at", "tomorrow"], 2, "--at"),
+    (["handout", EXAMPLE, "--out", "{folder}/h", "--at", "2020-01-01T00:00:00Z"], 2, "refill.at"),
+    (["handout", EXAMPLE, "--out", "/proc/no/such/folder"], 1, "/proc/no/such/folder"),
+    (["handout", "--out", "{folder}/h", "--port", NO_UNIT, "--db", "{db}"], 1, "/dev/null"),
+    (["handout", "--out", "{folder}/h", "--port", NO_UNIT, "--timeout", "nan"], 2, "--timeout"),
 ]
 
 
@@ -65,7 +72,7 @@ CASES = [
 def test_a_bad_input_gets_one_sentence_and_an_exit_code(argv, code, names, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("PUMPSYNC_RUNTIME_DIR", str(tmp_path / "run"))
     files = _files(tmp_path)
-    argv = [files.get(a, a) for a in argv]
+    argv = [files.get(a, a).replace("{folder}", str(tmp_path)) for a in argv]
     result = cli.main(argv)
     out = capsys.readouterr()
     assert result == code, out.err

@@ -81,6 +81,14 @@ BAD_INPUT = [
     ("appointment before refill", ("refill", "next_appointment"), "2026-11-01T10:00:00Z",
      "refill.next_appointment: must be after refill.at"),
     ("not an object", ("pump",), [1, 2], "pump: must be an object, not a list"),
+    ("clinic phone in words", ("clinic",), {"phone": "ring the ward"},
+     'clinic.phone: "ring the ward" is not a phone number'),
+    ("clinic phone a number", ("clinic",), {"phone": 4930123456}, "clinic.phone: must be non-empty text"),
+    ("clinic phone too short", ("clinic",), {"phone": "+4"}, 'clinic.phone: "+4" is not a phone number'),
+    ("clinic unknown field (a typo)", ("clinic",), {"phnoe": "+49 30 1234"}, "clinic.phnoe: unknown field"),
+    ("clinic name with a line break", ("clinic",), {"name": "ITB\nclinic"},
+     "clinic.name: at most 64 characters, no control characters"),
+    ("clinic not an object", ("clinic",), "+49 30 1234", 'clinic: must be an object, not "+49 30 1234"'),
 ]
 
 
@@ -111,6 +119,18 @@ def test_bad_settings_are_refused_naming_the_field(tmp_path, capsys, name, path,
     assert out == ""
     assert any(line.startswith(expected) for line in err.splitlines()), err
     assert "Traceback" not in err
+
+
+def test_a_clinic_block_is_optional_and_kept_for_the_hand_outs():
+    from pumpsync import settings_file
+
+    doc = copy.deepcopy(GOOD)
+    doc["clinic"] = {"name": "ITB clinic, ward 4", "phone": "+49 (30) 1234-5678"}
+    loaded = settings_file.parse(json.dumps(doc), None)
+    assert loaded.errors == []
+    assert (loaded.prescription.clinic_name, loaded.prescription.clinic_phone) == ("ITB clinic, ward 4",
+                                                                                    "+49 (30) 1234-5678")
+    assert settings_file.parse(json.dumps(GOOD), None).prescription.clinic_phone is None
 
 
 def test_every_problem_is_reported_not_just_the_first(tmp_path, capsys):
