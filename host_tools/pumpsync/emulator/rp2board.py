@@ -339,6 +339,8 @@ class Rp2Emulator:
                 tones.append(current)
         result = []
         for tone in tones:
+            if len(tone["periods"]) < 2:
+                continue  # one rising edge to the next across a silence: not a tone
             mean = sum(tone["periods"]) / len(tone["periods"])
             # the tone lasts until the end of the cycle that began at its last rising edge
             result.append({"start_ms": tone["start"] / 1000, "end_ms": (tone["last"] + mean) / 1000,
