@@ -36,6 +36,9 @@ except EmulatorError as exc:
 
 pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"no emulated Pico: {MISSING}")
 FIGURES: dict = {}
+# The emulated core runs ~4x slower than silicon (less on a loaded machine): a unit that
+# restarted to check new settings may take longer than pumpsync's default 5 s to answer.
+SLOW = ("--timeout", "30")
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +57,13 @@ def pico(tmp_path_factory):
     finally:
         emu.close()
         print("\nrp2 figures:", json.dumps(FIGURES))
+
+
+WATCHDOG_TIMER = 1  # the watchdog's REASON bits: TIMER 1 (it bit), FORCE 2 (machine.reset())
+
+
+def watchdog_timeouts(emu) -> int:
+    return sum(1 for e in emu.events() if e["k"] == "watchdog" and e["reason"] & WATCHDOG_TIMER)
 
 
 def hello(clinic) -> dict:
@@ -134,7 +144,7 @@ def test_pair_by_the_button_then_sync_an_example_and_read_the_status(pico, tmp_p
     sync = pico.run("sync", str(settings), "--yes")
     assert sync.returncode == 0, sync.stdout + sync.stderr
     assert "Written and verified" in sync.stdout
-    status = pico.run("status")
+    status = pico.run("status", *SLOW)
     assert status.returncode == 0, status.stderr
     assert "paired with this computer" in status.stdout
     assert "sounding   nothing" in status.stdout
@@ -143,9 +153,9 @@ def test_pair_by_the_button_then_sync_an_example_and_read_the_status(pico, tmp_p
 
 
 def _remaining_ml(pico) -> float:
-    status = pico.run("status", "--json")
+    status = pico.run("status", "--json", *SLOW)
     assert status.returncode == 0, status.stderr
-    return json.loads(status.stdout)["volume_ml"]
+    return json.loads(status.stdout)["forecast"]["volume_ml"]
 
 
 def test_a_virtual_day_of_monitoring_fast_forwards(pico):
@@ -156,7 +166,7 @@ def test_a_virtual_day_of_monitoring_fast_forwards(pico):
     after = _remaining_ml(pico)
     # 400 mcg/day of 2000 mcg/mL (examples/simple-continuous.json): 0.2 mL a day
     assert 0.19 <= before - after <= 0.22, (before, after)
-    assert pico.emu.stats()["watchdog_resets"] == 1  # none while monitoring (only the deploy's reset)
+    assert watchdog_timeouts(pico.emu) == 0  # machine.reset() (deploy, sync) is a forced trigger, not a timeout
 
 
 def test_a_monitoring_unit_off_usb_light_sleeps_and_keeps_its_watchdog_fed(pico):
@@ -167,16 +177,20 @@ def test_a_monitoring_unit_off_usb_light_sleeps_and_keeps_its_watchdog_fed(pico)
     FIGURES["wall_s_per_virtual_hour_lightsleep"] = round(time.monotonic() - start, 1)
     emu.set_usb(True)
     emu.advance(5)
-    assert emu.stats()["watchdog_resets"] == 1
+    assert watchdog_timeouts(emu) == 0
     assert hello(pico)["firmware"]
 
 
 def test_the_watchdog_brings_a_unit_left_in_maintenance_back_to_monitoring(pico):
     emu = pico.emu
-    resets = emu.stats()["watchdog_resets"]
+    resets = watchdog_timeouts(emu)
     done = pico.run("maintenance", "--minutes", "1")
     assert done.returncode == 0, done.stdout + done.stderr
+    from pumpsync.deploy import mpremote
+    # `resume`: no soft reset, so the heap still holds what the monitoring unit had loaded
+    free = mpremote(emu.port, "resume", "exec", "import gc; gc.collect(); print(gc.mem_free())").stdout.split()[-1]
+    FIGURES["free_heap_in_maintenance_bytes"] = int(free)
     emu.advance(75)  # the maintenance timer stops feeding after 1 min; the 8 s watchdog resets the chip
-    assert emu.stats()["watchdog_resets"] == resets + 1
+    assert watchdog_timeouts(emu) == resets + 1
     emu.advance(3)
     assert hello(pico)["firmware"]
