@@ -13,6 +13,7 @@ The tests share one unit and run in order (a deploy takes ~30 s of wall time).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -64,6 +65,13 @@ WATCHDOG_TIMER = 1  # the watchdog's REASON bits: TIMER 1 (it bit), FORCE 2 (mac
 
 def watchdog_timeouts(emu) -> int:
     return sum(1 for e in emu.events() if e["k"] == "watchdog" and e["reason"] & WATCHDOG_TIMER)
+
+
+def boot_causes(clinic) -> list[str]:
+    """The cause of each boot in the unit's event log, oldest first."""
+    log = clinic.run("log", "--json", *SLOW)
+    assert log.returncode == 0, log.stderr
+    return re.findall(r'"cause": "(\w+)"', log.stdout)
 
 
 def hello(clinic) -> dict:
@@ -194,3 +202,6 @@ def test_the_watchdog_brings_a_unit_left_in_maintenance_back_to_monitoring(pico)
     assert watchdog_timeouts(emu) == resets + 1
     emu.advance(3)
     assert hello(pico)["firmware"]
+    causes = boot_causes(pico)
+    assert causes[-1] == "watchdog", causes
+    assert "watchdog" not in causes[:-1], causes  # deploy's and sync's machine.reset() are no crashes
