@@ -72,10 +72,14 @@ def cmd_emulate(args) -> int:
     entry = None
     try:
         with Emulator(state_dir=state, start_time=args.start, speed=args.speed, backend=args.backend,
-                      heap_kb=args.heap, vibration=args.vibration) as emu:
+                      heap_kb=args.heap, vibration=args.vibration,
+                      **({"firmware": args.firmware} if args.backend == "rp2" else {})) as emu:
             if args.register:
                 entry = emulated_units.register(emu.port, args.backend, emu.state_dir)
             print(f"PumpWatch emulated unit ({args.backend}) running; serial port: {emu.port}", flush=True)
+            if args.backend == "rp2":
+                print(f"a Pico with MicroPython only: install with `make deploy BOARD=rp2 PORT={emu.port}`; "
+                      f"control socket: {getattr(emu, 'control_socket', '?')}", flush=True)
             print(f"state (flash, clock): {emu.state_dir}; Ctrl-C stops it", flush=True)
             if args.register:
                 print("pumpsync finds it without --port while it is the only unit", flush=True)
@@ -390,9 +394,14 @@ def build_parser() -> argparse.ArgumentParser:
     emulate.add_argument("--speed", type=float, default=1.0, metavar="X",
                          help="virtual seconds per real second (default 1; 0 freezes time)")
     emulate.add_argument("--start", metavar="ISO", help="virtual time at start (default now)")
-    emulate.add_argument("--backend", choices=["wasm", "unix"], default="wasm",
+    emulate.add_argument("--backend", choices=["wasm", "unix", "rp2"], default="wasm",
                          help="wasm: the WebAssembly port, flash = DIR/flash/ (default); unix: the unix port "
-                              "with a real heap cap and a littlefs image DIR/flash.img, running the .mpy build")
+                              "with a real heap cap and a littlefs image DIR/flash.img, running the .mpy build; "
+                              "rp2: an emulated Raspberry Pi Pico (rp2040js) running the official MicroPython "
+                              "UF2, flash = DIR/flash.bin, PumpWatch installed by pumpsync deploy --board rp2")
+    emulate.add_argument("--firmware", metavar="UF2",
+                         help="the rp2 backend's MicroPython firmware.uf2 (default $PUMPWATCH_RP2_UF2, "
+                              "else ../shared/rp2/firmware.uf2 beside the repository)")
     emulate.add_argument("--heap", type=int, default=128, metavar="KB",
                          help="the unix backend's heap in KB (default 128; the wasm heap grows)")
     emulate.add_argument("--vibration", action="store_true",

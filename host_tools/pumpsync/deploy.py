@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from pumpsync import firmware_build
-from pumpsync.client import UnitClient, UnitError
+from pumpsync.client import MAINTENANCE, UnitClient, UnitError
 from pumpsync.micropython import FIRMWARE_DIR, REPO_ROOT
 
 BOARDS_DIR = REPO_ROOT / "boards"
@@ -122,8 +122,9 @@ def maintenance_if_running(port: str, key_for, board: str | None = None) -> str 
             time.sleep(0.3)
             return hello["unit_id"]
     except UnitError as exc:
-        if exc.code == "timeout":
-            return None  # stock MicroPython (first install) or a unit already in maintenance
+        if exc.code in ("timeout", MAINTENANCE):
+            # stock MicroPython (first install: its REPL echoes the frame) or a unit already in maintenance
+            return None
         raise DeployError(str(exc)) from None
 
 

@@ -4,6 +4,7 @@ Owns the control API the tests, benchmarks and `pumpsync emulate` use:
 
     with Emulator(state_dir=path, start_time="2026-11-20T10:30:00Z", speed=1.0,
                   backend="wasm" | "unix", heap_kb=128, compiled=None, vibration=False) as emu:
+    (backend="rp2", firmware=UF2: an emulated Pico with stock MicroPython, rp2board.py)
         emu.port, emu.now(), emu.advance(s), emu.press(ms=150), emu.power_cut(),
         emu.boot(), emu.buzzer_log(), emu.buzzer_loud_log(), emu.led_log(),
         emu.vibration_log(), emu.stats(), emu.read_flash(path), emu.list_flash(path)
@@ -28,6 +29,8 @@ See docs/emulator.md.
 """
 
 from __future__ import annotations
+
+from typing import cast
 
 import select
 import threading
@@ -58,6 +61,16 @@ def install_firmware(flash_dir: Path, source: Path = FIRMWARE_DIR, compiled: boo
 
 
 class Emulator:
+    def __new__(cls, *args, backend: str = "wasm", **kwargs):
+        """backend="rp2": a fresh emulated Raspberry Pi Pico running the official MicroPython
+        UF2 (`firmware=`), an Rp2Emulator (rp2board.py); PumpWatch gets onto it by deploy."""
+        if backend == "rp2":
+            from pumpsync.emulator.rp2board import Rp2Emulator
+            # the same control API (press, buzzer, LED, battery, power, reset) on another chip; not a
+            # subclass, so Python does not run Emulator.__init__ on it
+            return cast("Emulator", Rp2Emulator(*args, **kwargs))
+        return super().__new__(cls)
+
     def __init__(self, state_dir, start_time: str | int | float | None = None, speed: float = 1.0,
                  rtc_backup: bool = True, battery_mv: int = 3900, measure_heap: bool = True,
                  backend: str = "wasm", heap_kb: int = 128, compiled: bool | None = None,
