@@ -72,6 +72,20 @@ def pair_status(service, args):
     return {"state": "none"}
 
 
+def pair_cancel(service, args):
+    """The computer that asked gives up its pairing (Ctrl-C, a timeout on its side): a press
+    afterwards confirms nothing.  The key it sent is the proof that it asked (it already crossed
+    the cable in the request), so nobody else can cancel a nurse's pairing."""
+    pending = service.pending_key
+    if pending is None or not protocol.same(keys.parse_key(args.get("key")), pending[1]):
+        return {"state": "none"}
+    service.pending_key = None
+    request = service.unit.request
+    if request is not None and request.what == "pair":
+        service.unit.request = None
+    return {"state": "cancelled"}
+
+
 def key_names(service, args):
     return {"names": service.keys.names(), "max": keys.MAX_KEYS}
 
@@ -132,6 +146,7 @@ def start_pairing(service, args):
 
 
 READS = {"hello": hello, "status": status, "nonce": nonce, "pair": pair, "pair_status": pair_status,
+         "pair_cancel": pair_cancel,
          "keys": key_names, "settings_get": settings_get,
          "settings_result": settings_result, "log": log}
 WRITES = ("settings_put", "time_set", "ack", "log_clear", "maintenance", "factory_reset", "alarm_test", "refill",

@@ -258,7 +258,8 @@ def _add_unit_commands(commands):
                    choices=[*CONFIRMATIONS, *sync_checks.SYNC_CONFIRMATIONS, uc.CONFIRM_CLOCK_JUMP],
                    help="accept a check that would stop the sync (repeatable; default: none): dose-range, "
                         "programmer-mismatch (PumpWatch and the programmer's printout disagree), no-printout (no "
-                        "programmer block in the file), dose-change, concentration-change, older-refill, "
+                        "programmer block in the file), dose-change, concentration-change, older-refill, new-patient (the "
+                        "unit holds another patient.label), "
                         "clock-jump (the unit's clock is more than 3 h from this computer's); overrides are logged "
                         "on the unit and in the history")
     p.add_argument("--yes", action="store_true",

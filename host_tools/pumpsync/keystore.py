@@ -89,6 +89,24 @@ class Keystore:
         if data["units"].pop(unit_id, None) is not None:
             self._write(data)
 
+    def check_writable(self):
+        """OSError (one sentence) unless a new key can be stored: the folder takes a new file and an
+        existing file can be replaced (not read-only, not immutable)."""
+        self._read()
+        folder = self.path.parent
+        if not folder.is_dir():
+            if folder.exists():
+                raise OSError(f"{folder} is not a folder")
+            return  # made with the first key (mkdir -p), as for a first pairing
+        probe = self.path.with_name(self.path.name + f".{os.getpid()}.probe")
+        try:
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600))
+            os.unlink(probe)
+            if self.path.exists():
+                os.close(os.open(self.path, os.O_WRONLY | os.O_APPEND))  # immutable or read-only: refused here
+        except OSError as exc:
+            raise OSError(f"the keystore {self.path} cannot be written ({exc.strerror})") from None
+
     def _write(self, data: dict):
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")

@@ -34,6 +34,14 @@ class CommandFailed(Exception):
         self.exit_code = exit_code if exit_code is not None else (2 if bad_input else 1)
 
 
+class Cancelled(CommandFailed):
+    """Ctrl-C (or end of input) at a question: nothing after the question was done."""
+
+    def __init__(self):
+        super().__init__("cancelled at the question: nothing more was done (what was shown above as done "
+                         "stays done)", exit_code=1)
+
+
 def open_history(path) -> History:
     try:
         return History(path)
@@ -109,6 +117,9 @@ def ask(question: str, assume_yes: bool) -> bool:
         answer = input(f"{question} [y/N] ").strip().lower()
     except EOFError:
         answer = ""
+    except KeyboardInterrupt:
+        print()
+        raise Cancelled() from None
     return answer in ("y", "yes")
 
 
@@ -130,7 +141,11 @@ def typed_unit_id(session: Session, given: str | None, what: str, unchanged: str
         if not sys.stdin.isatty():
             raise CommandFailed(f"{what}: type the id on the unit's label to confirm (at a terminal), or give "
                                 "--unit-id ID", bad_input=True)
-        given = input("Type the unit id from the unit's label to confirm: ").strip()
+        try:
+            given = input("Type the unit id from the unit's label to confirm: ").strip()
+        except (KeyboardInterrupt, EOFError):
+            print()
+            raise Cancelled() from None
     if given.lower() != session.unit_id.lower():
         raise CommandFailed(f"that is not the id of the unit on {session.port}: {unchanged} (check the label of "
                             "the unit in your hand, and which unit is plugged in)", bad_input=True)

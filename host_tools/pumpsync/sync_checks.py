@@ -20,7 +20,8 @@ from pumpwatch.settings import Prescription
 CONFIRM_DOSE_CHANGE = "dose-change"
 CONFIRM_CONCENTRATION_CHANGE = "concentration-change"
 CONFIRM_OLDER_REFILL = "older-refill"
-SYNC_CONFIRMATIONS = (CONFIRM_DOSE_CHANGE, CONFIRM_CONCENTRATION_CHANGE, CONFIRM_OLDER_REFILL)
+CONFIRM_NEW_PATIENT = "new-patient"
+SYNC_CONFIRMATIONS = (CONFIRM_DOSE_CHANGE, CONFIRM_CONCENTRATION_CHANGE, CONFIRM_OLDER_REFILL, CONFIRM_NEW_PATIENT)
 
 # Refill dose-change ranges from the drug label (see ../shared/domain.md)
 MAX_INCREASE_PCT = {"spinal": 40, "cerebral": 20}
@@ -39,11 +40,17 @@ class Check:
     message: str
 
 
-def required_confirmations(before: Prescription | None, after: Prescription) -> list[Check]:
-    """Changes that need `--confirm NAME` (none for a first sync)."""
+def required_confirmations(before: Prescription | None, after: Prescription, zone=None) -> list[Check]:
+    """Changes that need `--confirm NAME` (none for a first sync); times in `zone` (times.Zone; None: UTC)."""
     if before is None:
         return []
+    when = zone.local if zone is not None else timecalc.format_iso
     found = []
+    if before.label and after.label and before.label != after.label:
+        found.append(Check(CONFIRM_NEW_PATIENT,
+                           f"the unit holds the settings of patient {before.label!r}, the file is for "
+                           f"{after.label!r}: is this the right unit and the right file? (a unit going to a new "
+                           "patient: factory-reset it first)"))
     old, new = daily_dose_mcg(before), daily_dose_mcg(after)
     change = (new - old) / old * 100
     origin = after.spasticity_origin or "cerebral"  # no origin given: the stricter limits
@@ -62,8 +69,8 @@ def required_confirmations(before: Prescription | None, after: Prescription) -> 
                            f"{after.concentration_milli / 1000:g} mcg/mL: check the syringe label"))
     if after.refill_at <= before.refill_at:
         found.append(Check(CONFIRM_OLDER_REFILL,
-                           f"the file's refill time {timecalc.format_iso(after.refill_at)} is not after the one "
-                           f"already on the unit ({timecalc.format_iso(before.refill_at)}): is it the right file?"))
+                           f"the file's refill time {when(after.refill_at)} is not after the one "
+                           f"already on the unit ({when(before.refill_at)}): is it the right file?"))
     return found
 
 

@@ -26,22 +26,46 @@ def cmd_pair(args) -> int:
         session.close()
 
 
-def _wait_for_press(session: Session, started: dict, on_fail):
+def _wait_for_press(session: Session, started: dict, key: bytes, on_fail):
+    """Until the unit says paired; on any way out but that (no press, Ctrl-C, an error) the request
+    is cancelled on the unit, so that a later press cannot give it a key this computer never kept."""
     print(f"Unit {session.unit_id}: after the trill, press and HOLD the unit's button for 2 seconds "
           f"(within {PAIR_WAIT_S} s)...", flush=True)
     began = time.monotonic()
     limit = PAIR_WAIT_S + 2 + started.get("press_after_ms", 0) / 1000
-    with progress("waiting for the long press", total=PAIR_WAIT_S, unit="s") as shown:
-        while True:
-            state = session.client.call("pair_status")["state"]
-            if state == "paired":
-                break
-            if state in ("expired", "none") or time.monotonic() - began > limit:
-                on_fail()
-                raise CommandFailed("no long press on the unit within 30 s: pairing cancelled, nothing changed")
-            waited = time.monotonic() - began
-            shown.update(waited, description=f"waiting for the long press: {max(0, PAIR_WAIT_S - waited):.0f} s left")
-            time.sleep(0.2)
+    try:
+        with progress("waiting for the long press", total=PAIR_WAIT_S, unit="s") as shown:
+            while True:
+                state = session.client.call("pair_status")["state"]
+                if state == "paired":
+                    return
+                if state in ("expired", "none") or time.monotonic() - began > limit:
+                    on_fail()
+                    raise CommandFailed("no long press on the unit within 30 s: pairing cancelled, nothing "
+                                        "changed")
+                waited = time.monotonic() - began
+                shown.update(waited, description=f"waiting for the long press: {max(0, PAIR_WAIT_S - waited):.0f} "
+                                                 "s left")
+                time.sleep(0.2)
+    except BaseException:
+        _cancel(session, key)
+        raise
+
+
+def _cancel(session: Session, key: bytes):
+    try:
+        session.client.call("pair_cancel", {"key": key.hex()}, timeout=2)
+    except Exception:  # noqa: BLE001 - a unit that is gone keeps nothing either: its window closes by itself
+        pass
+
+
+def _check_keystore_writable(session: Session):
+    """Before the unit takes a key: a key file that cannot be written would strand the key on the unit."""
+    try:
+        session.keystore.check_writable()
+    except OSError as exc:
+        raise CommandFailed(f"the key file cannot be written ({exc}): nothing was sent to the unit; fix its "
+                            "permissions or give another --keystore") from None
 
 
 def pair_unit(session: Session, while_waiting=None, name: str | None = None) -> int:
@@ -51,6 +75,7 @@ def pair_unit(session: Session, while_waiting=None, name: str | None = None) -> 
     `while_waiting()` is called once the unit waits (a simulation presses then)."""
     key = Keystore.new_key()
     name = name or session.client.key_name or Keystore.default_name()
+    _check_keystore_writable(session)
     if session.hello.get("paired"):
         if session.client.key is None:
             session.history.record("pair", session.unit_id, "refused", reason="already paired elsewhere")
@@ -63,7 +88,7 @@ def pair_unit(session: Session, while_waiting=None, name: str | None = None) -> 
         started = session.client.call("pair", {"key": key.hex(), "name": name})
     if while_waiting is not None:
         while_waiting()
-    _wait_for_press(session, started,
+    _wait_for_press(session, started, key,
                     lambda: session.history.record("pair", session.unit_id, "failed", reason="no long press"))
     session.client.key, session.client.key_name = key, name
     session.client.call("keys", verified=True)  # proves the unit stored *our* key
@@ -94,8 +119,17 @@ def cmd_keys_add(args) -> int:
     session = Session(args, need_key=True)
     try:
         key = Keystore.new_key()
+        known = session.client.call("keys", verified=True)["names"]
+        if args.name in known:
+            raise CommandFailed(f"unit {session.unit_id} already trusts a computer called {printable(args.name)}: "
+                                "a new key under that name would replace its key and lock it out; choose another "
+                                "name (pumpsync keys list shows the names in use)", bad_input=True)
+        try:
+            Keystore(args.to).check_writable()
+        except OSError as exc:
+            raise CommandFailed(f"--to: {exc}; nothing was sent to the unit", bad_input=True) from None
         started = session.client.write("key_add", {"key": key.hex(), "name": args.name})
-        _wait_for_press(session, started, lambda: None)
+        _wait_for_press(session, started, key, lambda: None)
         with UnitClient(session.port, key=key, key_name=args.name, timeout=args.timeout) as other:
             other.call("keys", verified=True)  # the unit holds the new key
         Keystore(args.to).store(session.unit_id, key, args.name)

@@ -21,7 +21,7 @@ from pumpwatch.forecast import Forecast
 
 from pumpsync import report, settings_file, sync_checks, times, unit_clock
 from pumpsync.client import UnitError
-from pumpsync.session import CommandFailed, Session, ask, print_json
+from pumpsync.session import Cancelled, CommandFailed, Session, ask, print_json
 
 EXIT_FLAGGED = 3  # the refill check flagged a discrepancy: scripts must notice
 SAME_VISIT_S = 12 * 3600  # settings refilled this recently are this visit's: too late to reconcile
@@ -121,9 +121,10 @@ def _sync(session: Session, args, loaded, text: str, clock) -> int:
     if args.returned_ml is not None:
         check_reconciliation_input(args.returned_ml, args.flag_pct,
                                    before.reservoir_ul / 1000 if before is not None else None)
-    checks = sync_checks.required_confirmations(before, loaded.prescription)
-    missing = [c for c in checks if c.name not in (args.confirm or ())]
     forecast = Forecast(loaded.prescription, int(clock()))
+    checks = sync_checks.required_confirmations(before, loaded.prescription, times.Zone.of_clock(
+        forecast.clock, settings_file.zone_name(loaded)))
+    missing = [c for c in checks if c.name not in (args.confirm or ())]
     before_due = None
     if before is not None:
         before_due = Forecast(before, before.refill_at).refill_due_at
@@ -144,7 +145,12 @@ def _sync(session: Session, args, loaded, text: str, clock) -> int:
         refuse_after_this_visits_sync(session, before)
         reconciliation = reconciliation_of(session, args.returned_ml, args.flag_pct, before)
         print_reconciliation(reconciliation)
-    if not ask("Write these settings to the unit?", args.yes):
+    try:
+        write = ask("Write these settings to the unit?", args.yes)
+    except Cancelled:
+        session.history.record("sync", session.unit_id, "refused", before_text, text, reason="cancelled")
+        raise CommandFailed("cancelled at the question: nothing was written") from None
+    if not write:
         session.history.record("sync", session.unit_id, "refused", before_text, text, reason="nurse declined")
         print("nothing was written")
         return 1

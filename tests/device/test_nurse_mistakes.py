@@ -173,7 +173,7 @@ def test_ctrl_c_at_the_proceed_question_ends_in_one_line_and_nothing_is_written(
     assert b"[y/N]" in seen, seen
     time.sleep(0.3)  # it waits in input()
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=60) == 130
+    assert proc.wait(timeout=60) == 1  # not done, and nothing unknown: the question came before the write
     rest = b""
     try:
         while True:
@@ -184,8 +184,11 @@ def test_ctrl_c_at_the_proceed_question_ends_in_one_line_and_nothing_is_written(
     except OSError:
         pass
     os.close(master)
-    assert b"interrupted" in rest and b"Traceback" not in seen + rest
+    assert b"cancelled at the question: nothing was written" in rest and b"Traceback" not in seen + rest
+    assert b"run pumpsync status" not in rest  # nothing to check: nothing was sent
     assert "no_settings" in json.loads(clinic.run("status", "--json").stdout)["active"]
+    assert (clinic.history()[-1]["kind"], clinic.history()[-1]["result"]) == ("sync", "refused")
+    assert clinic.history()[-1]["detail"]["reason"] == "cancelled"
 
 
 def test_a_reader_that_stops_early_gets_no_error_and_no_traceback(tmp_path):

@@ -43,3 +43,29 @@ def test_within_its_window_the_same_press_confirms_it(tmp_path):
     _live(hal, unit, 3000)  # after the trill
     hal.press(unit, 2000)
     assert records.exists(unit.data_dir + "/keys.rec")
+
+
+def _pair_request(tmp_path, key):
+    hal = FakeHAL(tmp_path / "flash", wall_s=1_796_200_000)
+    unit = Unit(hal)
+    quiet_step(unit)
+    hal.send(unit, protocol.encode({"v": 1, "id": 1, "m": "pair", "a": {"key": key.hex(), "name": "desk"}}))
+    return hal, unit
+
+
+def test_the_computer_that_asked_can_cancel_its_pairing_request_so_a_later_press_pairs_nothing(tmp_path):
+    key = os.urandom(32)
+    hal, unit = _pair_request(tmp_path, key)
+    hal.send(unit, protocol.encode({"v": 1, "id": 2, "m": "pair_cancel", "a": {"key": key.hex()}}))
+    _live(hal, unit, 3000)  # after the trill, within the window
+    hal.press(unit, 2000)
+    assert not records.exists(unit.data_dir + "/keys.rec")
+
+
+def test_a_cancel_without_the_requests_key_cancels_nothing(tmp_path):
+    key = os.urandom(32)
+    hal, unit = _pair_request(tmp_path, key)
+    hal.send(unit, protocol.encode({"v": 1, "id": 2, "m": "pair_cancel", "a": {"key": os.urandom(32).hex()}}))
+    _live(hal, unit, 3000)
+    hal.press(unit, 2000)
+    assert records.exists(unit.data_dir + "/keys.rec")
