@@ -201,9 +201,10 @@ def _unit_options(suppress: bool) -> argparse.ArgumentParser:
                              "plugged in (refused when there are several)")
     shared.add_argument("--keystore", metavar="PATH", default=default("keystore"),
                         help="file of per-unit keys (default: keys.json in your config folder)")
-    shared.add_argument("--db", metavar="PATH", default=default("db"),
-                        help="the history database, a file in an existing folder (default: history.sqlite in "
-                             "your data folder)")
+    shared.add_argument("--db", metavar="PATH|URL", default=default("db"),
+                        help="the history database: a SQLite file in an existing folder, or the clinic's shared "
+                             "PostgreSQL as postgresql://user@host/dbname (default: $PUMPSYNC_DB if set, else "
+                             "history.sqlite in your data folder)")
     shared.add_argument("--timeout", type=float, default=default("timeout"), metavar="S",
                         help="seconds to wait for each answer of the unit, 0.5 to 300 (default 5)")
     return shared
