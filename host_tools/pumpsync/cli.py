@@ -189,7 +189,7 @@ def cmd_alarm_preview(args) -> int:
 UNIT_OPTION_DEFAULTS = {"port": "auto", "keystore": None, "db": None, "timeout": 5.0}
 # `pumpsync --help` lists the commands in the order of a refill visit, then the technician's
 VISIT_ORDER = ("ports", "pair", "status", "time", "forecast", "sync", "refill", "alarm", "handout", "log", "history",
-               "keys", "unpair", "maintenance", "deploy", "factory-reset", "emulate", "simulate")
+               "board", "keys", "unpair", "maintenance", "deploy", "factory-reset", "emulate", "simulate")
 
 
 def _unit_options(suppress: bool) -> argparse.ArgumentParser:
@@ -408,6 +408,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_unit_commands(commands)
     from pumpsync import handout
     handout.add_parser(commands, _unit_options(suppress=True))
+    from pumpsync import board
+    board.add_parser(commands, _unit_options(suppress=True))
 
     simulate = commands.add_parser(
         "simulate", help="run a whole refill cycle on an emulated unit and print its timeline",
