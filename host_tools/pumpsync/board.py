@@ -12,7 +12,6 @@ carry unit ids only, never a patient's label; nothing is written anywhere.
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import threading
 import time
@@ -322,7 +321,8 @@ def parse_listen(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
     if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise argparse.ArgumentTypeError(f"must be HOST:PORT such as 127.0.0.1:8080, not {text!r}")
+        raise CommandFailed(f"--listen: must be HOST:PORT such as 127.0.0.1:8080 (a port from 1 to 65535), not "
+                            f"{text!r}", bad_input=True)
     return host, int(port)
 
 
@@ -336,7 +336,7 @@ def add_parser(commands, unit_options) -> None:
                     "appointment, last sync and log download, and flags; a unit's page has its history and "
                     "reservoir plot.  Only this computer can open it unless --listen says otherwise; it logs "
                     "no requests.  Ctrl-C stops it.")
-    p.add_argument("--listen", type=parse_listen, default=parse_listen(DEFAULT_LISTEN), metavar="HOST:PORT",
+    p.add_argument("--listen", default=DEFAULT_LISTEN, metavar="HOST:PORT",
                    help=f"address to serve on (default {DEFAULT_LISTEN}: this computer only; 0.0.0.0:8080 "
                         "shows it to the clinic's network, which has no login)")
     p.set_defaults(handler=cmd_board)
@@ -347,7 +347,7 @@ def cmd_board(args) -> int:
 
     import waitress
 
-    host, port = args.listen
+    host, port = parse_listen(args.listen)
     app = create_app(args.db)
     history: History = app.history  # type: ignore[attr-defined]
     if history.problem:
@@ -355,10 +355,11 @@ def cmd_board(args) -> int:
     logging.getLogger("waitress").setLevel(logging.ERROR)  # no request or address chatter
     try:
         server = waitress.create_server(app, host=host, port=port, threads=4, ident="pumpsync")
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # taken, not this computer's, or a name that does not resolve
         history.close()
-        raise CommandFailed(f"--listen {host}:{port}: cannot serve there ({exc.strerror or exc}); is another "
-                            "board running? Choose another port with --listen") from None
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise CommandFailed(f"--listen {host}:{port}: cannot serve there ({why}); is another board running, or "
+                            "is the address not this computer's? Choose another with --listen") from None
     shown = f"[{host}]" if ":" in host else host
     print(f"refill board on http://{shown}:{port}/ (history: {history.path}); Ctrl-C stops it", flush=True)
     try:
