@@ -124,7 +124,8 @@ def _row(unit_id: str, records: dict, now: int) -> BoardRow | None:
         was, at = clock["detail"].get("was"), _epoch(clock["at"])
         if was is None and "was" in clock["detail"]:
             row.flags.append("unit clock had lost the time")
-        elif times.is_instant(was) and at is not None and abs(was - at) > DRIFT_FLAG_S:
+        elif isinstance(was, (int, float)) and times.is_instant(was) and at is not None \
+                and abs(was - at) > DRIFT_FLAG_S:
             row.flags.append(f"unit clock drift {_drift_words(was - at)}")
     return row
 
@@ -345,7 +346,7 @@ def add_parser(commands, unit_options) -> None:
 def cmd_board(args) -> int:
     import logging
 
-    import waitress
+    from waitress.server import create_server
 
     host, port = parse_listen(args.listen)
     app = create_app(args.db)
@@ -354,7 +355,7 @@ def cmd_board(args) -> int:
         print(f"pumpsync board: WARNING {history.problem}", flush=True, file=_stderr())
     logging.getLogger("waitress").setLevel(logging.ERROR)  # no request or address chatter
     try:
-        server = waitress.create_server(app, host=host, port=port, threads=4, ident="pumpsync")
+        server = create_server(app, host=host, port=port, threads=4, ident="pumpsync")
     except (OSError, ValueError) as exc:  # taken, not this computer's, or a name that does not resolve
         history.close()
         why = getattr(exc, "strerror", None) or str(exc)

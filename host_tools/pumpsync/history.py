@@ -132,6 +132,7 @@ class History:
                 url = sa.URL.create("sqlite", database=str(file))
                 self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
             else:
+                assert url is not None  # a postgresql:// URL
                 self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args={"connect_timeout": 10})
             self._migrate()
         except (sa_exc.SQLAlchemyError, OSError, RuntimeError) as exc:
