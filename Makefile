@@ -23,6 +23,8 @@ setup: $(STAMP) $(NODE_STAMP) system-tools
 
 # tmux drives `pumpsync emulate` by hand in tests/device/test_emulate_by_hand.py (skipped without it);
 # poppler-utils (pdftotext, pdftoppm) reads the hand-out's summary.pdf back in tests/unit/test_handout.py.
+# postgresql (initdb, pg_ctl under /usr/lib/postgresql/*/bin) is the real server the history tests start and stop
+# themselves (tests/unit/conftest.py); chromium and chromium-driver load the refill board in tests/unit/test_board_browser.py.
 # Installed only where it is missing and apt-get can; never fails the setup.
 system-tools:
 	@command -v tmux >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && { apt-get install -y -qq tmux >/dev/null 2>&1 || \
@@ -31,6 +33,13 @@ system-tools:
 	@command -v pdftoppm >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && { apt-get install -y -qq poppler-utils >/dev/null 2>&1 || \
 		{ apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq poppler-utils >/dev/null 2>&1; }; }; } || \
 		echo "note: poppler-utils is not installed (apt-get install poppler-utils); the hand-out PDF text test will be skipped"
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && { apt-get install -y -qq postgresql >/dev/null 2>&1 || \
+		{ apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq postgresql >/dev/null 2>&1; }; }; } || \
+		echo "note: postgresql is not installed (apt-get install postgresql); the PostgreSQL history tests will be skipped"
+	@{ command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } || { command -v apt-get >/dev/null 2>&1 && \
+		{ apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 || \
+		{ apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1; }; }; } || \
+		echo "note: chromium is not installed (apt-get install chromium chromium-driver); the board's browser test will be skipped"
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)

@@ -193,7 +193,7 @@ def cmd_alarm_preview(args) -> int:
 UNIT_OPTION_DEFAULTS = {"port": "auto", "keystore": None, "db": None, "timeout": 5.0}
 # `pumpsync --help` lists the commands in the order of a refill visit, then the technician's
 VISIT_ORDER = ("ports", "pair", "status", "time", "forecast", "sync", "refill", "alarm", "handout", "log", "history",
-               "keys", "unpair", "maintenance", "deploy", "factory-reset", "emulate", "simulate")
+               "board", "keys", "unpair", "maintenance", "deploy", "factory-reset", "emulate", "simulate")
 
 
 def _unit_options(suppress: bool) -> argparse.ArgumentParser:
@@ -205,9 +205,10 @@ def _unit_options(suppress: bool) -> argparse.ArgumentParser:
                              "plugged in (refused when there are several)")
     shared.add_argument("--keystore", metavar="PATH", default=default("keystore"),
                         help="file of per-unit keys (default: keys.json in your config folder)")
-    shared.add_argument("--db", metavar="PATH", default=default("db"),
-                        help="the history database, a file in an existing folder (default: history.sqlite in "
-                             "your data folder)")
+    shared.add_argument("--db", metavar="PATH|URL", default=default("db"),
+                        help="the history database: a SQLite file in an existing folder, or the clinic's shared "
+                             "PostgreSQL as postgresql://user@host/dbname (default: $PUMPSYNC_DB if set, else "
+                             "history.sqlite in your data folder)")
     shared.add_argument("--timeout", type=float, default=default("timeout"), metavar="S",
                         help="seconds to wait for each answer of the unit, 0.5 to 300 (default 5)")
     return shared
@@ -417,6 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_unit_commands(commands)
     from pumpsync import handout
     handout.add_parser(commands, _unit_options(suppress=True))
+    from pumpsync import board
+    board.add_parser(commands, _unit_options(suppress=True))
 
     simulate = commands.add_parser(
         "simulate", help="run a whole refill cycle on an emulated unit and print its timeline",

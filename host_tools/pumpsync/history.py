@@ -1,36 +1,68 @@
 """The clinic's record of every sync, pairing, refill reconciliation and log download.
 
-Owns the SQLite database (stdlib sqlite3; default in the user's data
-directory, `--db PATH` overrides).  Plain SQL and numbered migrations
-(`PRAGMA user_version`), so a clinic could later point the same statements
-at a server database.
+Owns the history database: a SQLite file by default (in the user's data
+directory; `--db PATH` or `PUMPSYNC_DB` overrides), or a clinic's shared
+PostgreSQL (`--db postgresql://user@host/db`), through SQLAlchemy Core: one
+schema, one list of numbered migrations and one set of statements for both
+(the only dialect words are SQLite's `PRAGMA user_version`, kept for files of
+older pumpsyncs, and PostgreSQL's advisory lock, so that two computers
+starting at once migrate one after the other).  Every record is keyed by the
+unit id and the settings' `patient.label` (from the settings it carries, else
+the unit's last known label).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import sqlite3
+import re
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
 import platformdirs
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 
+ENV_VAR = "PUMPSYNC_DB"
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_PG_LOCK = 0x70756D70  # "pump": the migration lock on a shared PostgreSQL
+
+metadata = sa.MetaData()
+events = sa.Table(
+    "events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.Text, nullable=False),        # ISO 8601 UTC, when the host recorded it
+    sa.Column("unit_id", sa.Text),
+    sa.Column("kind", sa.Text, nullable=False),      # pair | sync | refill | log_download | time_set | ...
+    sa.Column("result", sa.Text, nullable=False),    # ok | refused | failed | flagged | unknown | unverified
+    sa.Column("before_settings", sa.Text),           # the settings file text on the unit before (sync)
+    sa.Column("after_settings", sa.Text),            # the settings file text after (sync)
+    sa.Column("detail", sa.Text),                    # JSON: what the nurse saw (table, figures, reason)
+    sa.Column("patient_label", sa.Text),             # the settings' patient.label (migration 3)
+)
+schema_version = sa.Table("schema_version", metadata, sa.Column("version", sa.Integer, nullable=False))
+
+
+def _create_events_v1(conn):
+    """The first schema (SQLAlchemy spells the id's autoincrement for each database)."""
+    v1 = sa.Table("events", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+                  *(sa.Column(name, sa.Text, nullable=name in ("unit_id", "before_settings", "after_settings",
+                                                               "detail"))
+                    for name in ("at", "unit_id", "kind", "result", "before_settings", "after_settings", "detail")))
+    conn.execute(sa.schema.CreateTable(v1))
+
+
+# Numbered migrations: the database's version is how many have run.  Never edit one that has
+# shipped; add the next.  Each is a list of statements (text) or callables taking the connection.
 MIGRATIONS = [
-    # 1: the first schema
-    """CREATE TABLE events (
-           id INTEGER PRIMARY KEY,
-           at TEXT NOT NULL,              -- ISO 8601 UTC, when the host recorded it
-           unit_id TEXT,
-           kind TEXT NOT NULL,            -- pair | sync | refill | log_download | time_set | alarm_test | maintenance
-           result TEXT NOT NULL,          -- ok | refused | failed
-           before_settings TEXT,          -- the settings file text on the unit before (sync)
-           after_settings TEXT,           -- the settings file text after (sync)
-           detail TEXT                    -- JSON: what the nurse saw (table, figures, reason)
-       )""",
-    "CREATE INDEX events_unit ON events (unit_id, at)",
+    [_create_events_v1],                                               # 1: the first schema
+    ["CREATE INDEX events_unit ON events (unit_id, at)"],              # (1 and 2 were one step in SQLite files)
+    ["ALTER TABLE events ADD COLUMN patient_label TEXT",               # 3: records keyed by patient label too
+     "CREATE INDEX events_label ON events (patient_label, unit_id)"],
 ]
+# Files written before the migrations were split were at user_version 1 with both the table and its index.
+_LEGACY_SQLITE_VERSIONS = {1: 2}
 
 
 def default_path() -> Path:
@@ -38,65 +70,134 @@ def default_path() -> Path:
 
 
 class HistoryPathError(ValueError):
-    """A --db whose folder does not exist: a mistyped path, not a new database."""
+    """A --db whose folder does not exist (a mistyped path, not a new database), or a URL of another kind."""
 
 
 class HistoryUnavailable(OSError):
-    """The history cannot be read (damaged, unreadable, from a newer pumpsync)."""
+    """The history cannot be read (damaged, unreadable, unreachable, from a newer pumpsync)."""
+
+
+def _target(path) -> tuple[str, "sa.URL | None", Path | None, bool]:
+    """(what to call it, URL, SQLite file, given explicitly) of --db / PUMPSYNC_DB / the default."""
+    given = path if path not in (None, "") else os.environ.get(ENV_VAR) or None
+    if given is None:
+        file = default_path()
+        return str(file), None, file, False
+    text = str(given)
+    if not _URL.match(text):
+        return text, None, Path(text), True
+    try:
+        url = sa.make_url(text)
+    except sa_exc.ArgumentError:
+        raise HistoryPathError(f"--db: {_hide_password(text)} is not a database URL (postgresql://user@host/db, "
+                               "sqlite:///path, or a file's path)") from None
+    backend = url.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+        return url.set(drivername="postgresql").render_as_string(hide_password=True), url, None, True
+    if backend == "sqlite" and url.database and url.database != ":memory:":
+        return url.database, None, Path(url.database), True
+    raise HistoryPathError(f"--db: {_hide_password(text)}: the history is a SQLite file (a path, or sqlite:///path) "
+                           "or a PostgreSQL database (postgresql://user@host/db)")
+
+
+def _hide_password(text: str) -> str:
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", text)
 
 
 class History:
-    """The record.  A damaged or read-only file never stops a unit command: `record` then
-    says once, on stderr, that this was not recorded and why, and returns False."""
+    """The record.  A damaged or read-only file, or an unreachable server, never stops a unit command:
+    `record` then says once, on stderr, that this was not recorded and why, and returns False."""
 
     def __init__(self, path: str | Path | None = None, warn=None):
-        self.path = Path(path) if path else default_path()
+        name, url, file, explicit = _target(path)
+        self.path: Path | str = file if file is not None else name  # shown to the nurse; never a password
         self.problem: str | None = None
         self.warned = False
         self.warn = warn or (lambda text: print(text, file=sys.stderr, flush=True))
-        self.db: sqlite3.Connection | None = None
-        if path and not self.path.parent.is_dir():
-            raise HistoryPathError(f"--db: the folder {self.path.parent} does not exist (mistyped?); the history "
-                                   "is a file in an existing folder")
-        if path and self.path.is_dir():
-            raise HistoryPathError(f"--db: {self.path} is a folder; give the history file's path in it")
+        self.engine: sa.Engine | None = None
+        self.version = 0
+        if file is not None and explicit:
+            if not file.parent.is_dir():
+                raise HistoryPathError(f"--db: the folder {file.parent} does not exist (mistyped?); the history "
+                                       "is a file in an existing folder")
+            if file.is_dir():
+                raise HistoryPathError(f"--db: {file} is a folder; give the history file's path in it")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            if not self.path.exists():
-                # patient data: readable by this user only, from the first byte
-                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-            self.db = sqlite3.connect(self.path)
+            if file is not None:
+                file.parent.mkdir(parents=True, exist_ok=True)
+                if not file.exists():
+                    # patient data: readable by this user only, from the first byte
+                    os.close(os.open(file, os.O_RDWR | os.O_CREAT, 0o600))
+                url = sa.URL.create("sqlite", database=str(file))
+                self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+            else:
+                assert url is not None  # a postgresql:// URL
+                self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args={"connect_timeout": 10})
             self._migrate()
-        except (sqlite3.Error, OSError, RuntimeError) as exc:
+        except (sa_exc.SQLAlchemyError, OSError, RuntimeError) as exc:
             self.problem = _reason(self.path, exc)
-            if self.db is not None:
-                self.db.close()
-                self.db = None
+            if self.version == 0 and self.engine is not None:
+                self.engine.dispose()
+                self.engine = None
+
+    @property
+    def dialect(self) -> str | None:
+        return self.engine.dialect.name if self.engine is not None else None
+
+    def _read_version(self, conn) -> int:
+        if sa.inspect(conn).has_table("schema_version"):
+            return conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0
+        if conn.dialect.name == "sqlite":
+            legacy = conn.exec_driver_sql("PRAGMA user_version").scalar() or 0
+            return _LEGACY_SQLITE_VERSIONS.get(legacy, legacy)
+        return 0
 
     def _migrate(self):
-        assert self.db is not None
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > len(MIGRATIONS):
+        assert self.engine is not None
+        with self.engine.connect() as conn:
+            self.version = self._read_version(conn)  # a read-only file at an older version can still be read
+            conn.rollback()
+        if self.version > len(MIGRATIONS):
+            version, self.version = self.version, 0
             raise RuntimeError(f"it was written by a newer pumpsync (schema {version})")
-        if version == len(MIGRATIONS):
+        if self.version == len(MIGRATIONS):
             return
-        with self.db:
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_LOCK})")
+            version = self._read_version(conn)  # again, under the lock: another computer may have done it
             for number in range(version, len(MIGRATIONS)):
-                self.db.execute(MIGRATIONS[number])
-            self.db.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+                for step in MIGRATIONS[number]:
+                    step(conn) if callable(step) else conn.exec_driver_sql(step)
+            if version < len(MIGRATIONS):
+                schema_version.create(conn, checkfirst=True)
+                conn.execute(schema_version.delete())
+                conn.execute(schema_version.insert().values(version=len(MIGRATIONS)))
+                if conn.dialect.name == "sqlite":  # an older pumpsync then says "written by a newer pumpsync"
+                    conn.exec_driver_sql(f"PRAGMA user_version = {len(MIGRATIONS)}")
+        self.version = len(MIGRATIONS)
+
+    def _label_column(self):
+        return events.c.patient_label if self.version >= 3 else sa.null().label("patient_label")
 
     def record(self, kind: str, unit_id: str | None, result: str, before: str | None = None,
                after: str | None = None, **detail) -> bool:
-        if self.db is not None:
+        if self.engine is not None and self.problem is None:
             try:
-                with self.db:
-                    self.db.execute(
-                        "INSERT INTO events (at, unit_id, kind, result, before_settings, after_settings, detail) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (datetime.now(timezone.utc).isoformat(timespec="seconds"), unit_id, kind, result, before,
-                         after, json.dumps(detail, default=str)))
+                with self.engine.begin() as conn:
+                    label = _label_of(after) or _label_of(before)
+                    if label is None and unit_id is not None:
+                        label = conn.execute(
+                            sa.select(events.c.patient_label)
+                            .where(events.c.unit_id == unit_id, events.c.patient_label.is_not(None))
+                            .order_by(events.c.id.desc()).limit(1)).scalar()
+                    conn.execute(events.insert().values(
+                        at=datetime.now(timezone.utc).isoformat(timespec="seconds"), unit_id=unit_id, kind=kind,
+                        result=result, before_settings=before, after_settings=after,
+                        detail=json.dumps(detail, default=str), patient_label=label))
                 return True
-            except sqlite3.Error as exc:
+            except sa_exc.SQLAlchemyError as exc:
                 self.problem = _reason(self.path, exc)
         if not self.warned:
             self.warned = True
@@ -104,45 +205,66 @@ class History:
                       f"({result}) is NOT recorded on this computer; note it by hand")
         return False
 
-    def entries(self, unit_id: str | None = None) -> list[dict]:
-        if self.db is None:
+    def _rows(self, query) -> list:
+        if self.engine is None:
             raise HistoryUnavailable(self.problem)
-        query = "SELECT at, unit_id, kind, result, before_settings, after_settings, detail FROM events"
-        params: tuple = ()
-        if unit_id:
-            query += " WHERE unit_id = ?"
-            params = (unit_id,)
         try:
-            rows = self.db.execute(query + " ORDER BY id", params).fetchall()
-        except sqlite3.Error as exc:
+            with self.engine.connect() as conn:
+                return list(conn.execute(query))
+        except sa_exc.SQLAlchemyError as exc:
             raise HistoryUnavailable(_reason(self.path, exc)) from None
+
+    def entries(self, unit_id: str | None = None) -> list[dict]:
+        query = sa.select(events.c.at, events.c.unit_id, events.c.kind, events.c.result, events.c.before_settings,
+                          events.c.after_settings, events.c.detail, self._label_column())
+        if unit_id:
+            query = query.where(events.c.unit_id == unit_id)
         return [{"at": at, "unit_id": unit, "kind": kind, "result": result, "before": before, "after": after,
-                 "detail": _json_or_text(detail) if detail else {}}
-                for at, unit, kind, result, before, after, detail in rows]
+                 "detail": _json_or_text(detail) if detail else {}, "patient_label": label}
+                for at, unit, kind, result, before, after, detail, label in self._rows(query.order_by(events.c.id))]
+
+    def latest(self) -> list[dict]:
+        """The latest record of each (unit, kind, result), oldest first: what the refill board shows, in one
+        query however long the history is."""
+        newest = (sa.select(sa.func.max(events.c.id)).where(events.c.unit_id.is_not(None))
+                  .group_by(events.c.unit_id, events.c.kind, events.c.result))
+        query = (sa.select(events.c.at, events.c.unit_id, events.c.kind, events.c.result, events.c.after_settings,
+                           events.c.detail, self._label_column())
+                 .where(events.c.id.in_(newest)).order_by(events.c.id))
+        return [{"at": at, "unit_id": unit, "kind": kind, "result": result, "after": after,
+                 "detail": _json_or_text(detail) if detail else {}, "patient_label": label}
+                for at, unit, kind, result, after, detail, label in self._rows(query)]
 
     def last_at(self, unit_id: str, kind: str, result: str) -> int | None:
         """Epoch seconds of the unit's latest record of this kind and result (None: none, or unreadable)."""
-        if self.db is None:
-            return None
         try:
-            row = self.db.execute("SELECT at FROM events WHERE unit_id = ? AND kind = ? AND result = ? "
-                                  "ORDER BY id DESC LIMIT 1", (unit_id, kind, result)).fetchone()
-        except sqlite3.Error:
+            rows = self._rows(sa.select(events.c.at).where(events.c.unit_id == unit_id, events.c.kind == kind,
+                                                           events.c.result == result)
+                              .order_by(events.c.id.desc()).limit(1))
+        except HistoryUnavailable:
             return None
-        return int(datetime.fromisoformat(row[0]).timestamp()) if row else None
+        return int(datetime.fromisoformat(rows[0][0]).timestamp()) if rows else None
 
     def units(self) -> list[str]:
-        if self.db is None:
-            return []
         try:
-            return [row[0] for row in self.db.execute(
-                "SELECT DISTINCT unit_id FROM events WHERE unit_id IS NOT NULL ORDER BY unit_id")]
-        except sqlite3.Error:
+            return [row[0] for row in self._rows(sa.select(events.c.unit_id).distinct()
+                                                 .where(events.c.unit_id.is_not(None)).order_by(events.c.unit_id))]
+        except HistoryUnavailable:
             return []
 
     def close(self):
-        if self.db is not None:
-            self.db.close()
+        if self.engine is not None:
+            self.engine.dispose()
+
+
+def _label_of(settings_text: str | None) -> str | None:
+    if not settings_text:
+        return None
+    try:
+        label = json.loads(settings_text).get("patient", {}).get("label")
+    except (ValueError, AttributeError):
+        return None
+    return label if isinstance(label, str) and label else None
 
 
 def _json_or_text(text):
@@ -152,8 +274,10 @@ def _json_or_text(text):
         return text
 
 
-def _reason(path: Path, exc: Exception) -> str:
-    text = str(exc)
+def _reason(path, exc: Exception) -> str:
+    orig = getattr(exc, "orig", None)
+    lines = str(orig if orig is not None else exc).strip().splitlines()
+    text = lines[0] if lines else type(exc).__name__
     if "not a database" in text or "malformed" in text:
         return f"{path} is damaged ({text}); move it aside and pumpsync starts a new one"
     if "readonly" in text or isinstance(exc, PermissionError) or "unable to open" in text:

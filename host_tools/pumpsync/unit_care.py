@@ -70,10 +70,10 @@ def cmd_factory_reset(args) -> int:
               flush=True)
         typed_unit_id(session, args.unit_id, "factory-reset erases the patient's settings, keys and log",
                       "nothing was changed")
-        from pumpsync.unit_log import download_logs
+        from pumpsync.unit_log import download_logs, faults_of
         entries = download_logs(session.client)
         if not session.history.record("log_download", session.unit_id, "ok", events=len(entries),
-                                      entries=entries, reason="kept before factory reset"):
+                                      entries=entries, faults=faults_of(entries), reason="kept before factory reset"):
             raise CommandFailed("the unit's log could not be kept in the history, so the unit was not reset")
         session.client.write("factory_reset", {})
         session.history.record("factory_reset", session.unit_id, "ok")

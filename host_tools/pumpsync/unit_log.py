@@ -60,6 +60,18 @@ def download_logs(client: UnitClient) -> list[dict]:
     return [entry for *_, entry in merged]
 
 
+FAULT_EVENTS = ("fault", "crash")
+_MAX_FAULTS_KEPT = 20
+
+
+def faults_of(entries: list[dict]) -> list[dict]:
+    """The unit's faults and crashes in a downloaded log (the last 20), kept with the download's record for
+    the clinic's refill board."""
+    found = [{k: e.get(k) for k in ("t", "e", "c", "what") if e.get(k) is not None}
+             for e in entries if isinstance(e, dict) and e.get("e") in FAULT_EVENTS]
+    return found[-_MAX_FAULTS_KEPT:]
+
+
 def parse_since(text: str, zone: times.Zone) -> int:
     """An ISO time with Z or an offset, or a date (its midnight in `zone`)."""
     epoch = timecalc.parse_iso(text)
@@ -97,7 +109,7 @@ def cmd_log(args) -> int:
         zone = session.zone()
         since = parse_since(args.since, zone) if args.since else None
         entries = download_logs(session.client)
-        session.history.record("log_download", session.unit_id, "ok", events=len(entries))
+        session.history.record("log_download", session.unit_id, "ok", events=len(entries), faults=faults_of(entries))
     finally:
         session.close()
     if since is not None:
@@ -133,7 +145,7 @@ def cmd_log_clear(args) -> int:
         typed_unit_id(session, args.yes_i_typed, "log clear erases the unit's event log", "nothing was cleared")
         entries = download_logs(session.client)
         if not session.history.record("log_download", session.unit_id, "ok", events=len(entries), entries=entries,
-                                      reason="kept before log clear"):
+                                      faults=faults_of(entries), reason="kept before log clear"):
             raise CommandFailed("the log could not be kept in the history, so it was not cleared", bad_input=False)
         session.client.write("log_clear", {})
         session.history.record("log_clear", session.unit_id, "ok", events=len(entries))
