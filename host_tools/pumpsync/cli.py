@@ -105,7 +105,7 @@ def cmd_simulate(args) -> int:
     import tempfile
     from pathlib import Path
 
-    from pumpsync import scenario
+    from pumpsync import scenario, sync_checks
     from pumpsync.terminal import progress
 
     loaded = settings_file.load(args.settings, None)
@@ -133,8 +133,10 @@ def cmd_simulate(args) -> int:
     for line in scenario.timeline(result):
         print("  " + line)
     print()
-    due = scenario.patient_zone(result).local(forecast.refill_due_at)
-    print(f"  refill due: {due} ({forecast.refill_due_reason.replace('_', ' ')})")
+    zone = scenario.patient_zone(result)
+    print(f"  {sync_checks.DUE_WORDS}: {zone.local(forecast.clinical_due_at)} (book the refill by then)")
+    print(f"  {sync_checks.ALARM_WORDS}: {zone.local(forecast.refill_due_at)} "
+          f"({forecast.refill_due_reason.replace('_', ' ')})")
     stats = result.stats
     print(f"  simulated {(result.ended - result.started) / 86400:.1f} days in {result.wall_s:.1f} s: "
           f"{stats['wakeups']} wake-ups, {stats['flash_writes']} flash writes, "

@@ -103,7 +103,7 @@ class CycleResult:
         if self.horizon_days is None:
             return []
         f = self.forecast
-        moments = [("refill due", f.refill_due_at), ("clinical due date", f.clinical_due_at),
+        moments = [("refill alarm", f.refill_due_at), ("REFILL DUE", f.clinical_due_at),
                    ("low reservoir", f.low_reservoir_at), ("empty", f.empty_at),
                    ("drug stability limit", f.stability_limit_at)]
         moments += [(f"reminder {days} day{'' if days == 1 else 's'} before due", t) for t, days in f.reminders]

@@ -23,6 +23,12 @@ CONFIRM_OLDER_REFILL = "older-refill"
 CONFIRM_NEW_PATIENT = "new-patient"
 SYNC_CONFIRMATIONS = (CONFIRM_DOSE_CHANGE, CONFIRM_CONCENTRATION_CHANGE, CONFIRM_OLDER_REFILL, CONFIRM_NEW_PATIENT)
 
+# The two dates a nurse reads, in the same words everywhere (status, sync, simulate, the table):
+# the date to refill by (the core's clinical_due_at: a margin before the pump's low-reservoir alarm,
+# or the drug's stability limit), and when the unit's own REFILL alarm sounds (refill_due_at).
+DUE_WORDS = "REFILL DUE"
+ALARM_WORDS = "refill alarm"
+
 # Refill dose-change ranges from the drug label (see ../shared/domain.md)
 MAX_INCREASE_PCT = {"spinal": 40, "cerebral": 20}
 MAX_DECREASE_PCT = 20
@@ -75,7 +81,7 @@ def required_confirmations(before: Prescription | None, after: Prescription, zon
 
 
 def comparison_table(before: Prescription | None, after: Prescription, after_forecast: Forecast,
-                     before_due: int | None, zone_name: str | None = None,
+                     before_forecast: Forecast | None, zone_name: str | None = None,
                      before_zone_name: str | None = None) -> str:
     """Every field that changes what the unit does, before and after (settings_table.py)."""
     from pumpsync import settings_table
@@ -87,8 +93,12 @@ def comparison_table(before: Prescription | None, after: Prescription, after_for
     if before is not None:
         before_zone = Zone.of_clock(Forecast(before, before.refill_at).clock, before_zone_name)
         old = settings_table.rows_of(before, before_zone, f"{float(daily_dose_mcg(before)):.1f} mcg/day")
-    due = ("refill due", zone.local(before_due) if before_due else "-", zone.local(after_forecast.refill_due_at))
-    return settings_table.table(old, new, [due])
+    def both(f: Forecast | None, instant: str) -> str:
+        return zone.local(getattr(f, instant)) if f is not None else "-"
+
+    due = [(DUE_WORDS, both(before_forecast, "clinical_due_at"), both(after_forecast, "clinical_due_at")),
+           (ALARM_WORDS, both(before_forecast, "refill_due_at"), both(after_forecast, "refill_due_at"))]
+    return settings_table.table(old, new, due)
 
 
 def reconcile(returned_ml: float, refill_volume_ml: float, expected_remaining_ml: float,

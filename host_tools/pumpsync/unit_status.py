@@ -17,6 +17,7 @@ from pumpwatch.descriptions import DESCRIPTION
 from pumpwatch.forecast import Forecast
 
 from pumpsync import unit_clock
+from pumpsync.sync_checks import ALARM_WORDS, DUE_WORDS
 from pumpsync.client import printable
 from pumpsync.session import Session, print_json
 
@@ -134,9 +135,20 @@ def status_lines(result: dict, zone) -> list[str]:
                          "the settings the unit holds")
         lines.append(f"  remaining  {float(forecast['volume_ml']):.3f} mL (nominal "
                      f"{float(forecast['volume_ml_nominal']):.3f} mL)")
-        due = timecalc.parse_iso(str(forecast["refill_due_at"]))
-        lines.append(f"  refill due {zone.local(due, printable(forecast['refill_due_at']))} "
-                     f"({printable(forecast['refill_due_reason']).replace('_', ' ')})")
+        clinical = _instant(forecast.get("clinical_due_at"))
+        alarm = _instant(forecast.get("refill_due_at"))
+        lines.append(f"  {DUE_WORDS} {zone.local(clinical, printable(forecast.get('clinical_due_at')))} "
+                     "(book the refill by then)")
+        lines.append(f"  {ALARM_WORDS} {zone.local(alarm, printable(forecast.get('refill_due_at')))} "
+                     f"({printable(forecast.get('refill_due_reason')).replace('_', ' ')})")
     elif result.get("forecast_error"):
         lines.append(f"  forecast   none: {printable(result['forecast_error'])} on the unit")
     return lines
+
+
+def _instant(iso):
+    """Epoch seconds of the unit's ISO time, or None for anything else (a device can send anything)."""
+    try:
+        return timecalc.parse_iso(str(iso))
+    except (TypeError, ValueError):
+        return None

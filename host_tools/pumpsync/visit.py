@@ -125,11 +125,9 @@ def _sync(session: Session, args, loaded, text: str, clock) -> int:
     checks = sync_checks.required_confirmations(before, loaded.prescription, times.Zone.of_clock(
         forecast.clock, settings_file.zone_name(loaded)))
     missing = [c for c in checks if c.name not in (args.confirm or ())]
-    before_due = None
-    if before is not None:
-        before_due = Forecast(before, before.refill_at).refill_due_at
+    before_forecast = Forecast(before, before.refill_at) if before is not None else None
     print(f"Unit {session.unit_id}: settings now and after this sync")
-    print(sync_checks.comparison_table(before, loaded.prescription, forecast, before_due,
+    print(sync_checks.comparison_table(before, loaded.prescription, forecast, before_forecast,
                                        settings_file.zone_name(loaded), times.zone_of_settings(
                                            before, before_document).name if before is not None else None))
     for warning in loaded.warnings:
@@ -167,9 +165,10 @@ def _sync(session: Session, args, loaded, text: str, clock) -> int:
                            refill_due_at=times_iso(due),
                            confirmed=sorted(set(args.confirm or ()) | set(loaded.prescription.confirmed)),
                            reconciliation=reconciliation)
-    print(f"Written and verified; clock set. New refill due: {zone.local(due)} "
-          f"({forecast.refill_due_reason.replace('_', ' ')}); clinical due date "
-          f"{report.when(forecast, forecast.clinical_due_at, settings_file.zone_name(loaded))}")
+    print(f"Written and verified; clock set. {sync_checks.DUE_WORDS} "
+          f"{report.when(forecast, forecast.clinical_due_at, settings_file.zone_name(loaded))} (book the refill by "
+          f"then); the unit's {sync_checks.ALARM_WORDS}: {zone.local(due)} "
+          f"({forecast.refill_due_reason.replace('_', ' ')})")
     return EXIT_FLAGGED if reconciliation and reconciliation["flagged"] else 0
 
 

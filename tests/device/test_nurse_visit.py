@@ -24,7 +24,9 @@ def test_a_refill_visit_from_pairing_to_history(tmp_path):
         assert status.returncode == 0
         assert "WARNING    the unit's clock is 4 h 0 min ahead of this computer's: run pumpsync time set" \
             in status.stdout
-        assert "remaining" in status.stdout and "refill due" in status.stdout and "UTC+01:00" in status.stdout
+        assert "remaining" in status.stdout and "UTC+01:00" in status.stdout
+        assert "REFILL DUE" in status.stdout and "book the refill by then" in status.stdout
+        assert "refill alarm" in status.stdout  # the unit's own alarm, a margin later
 
         refused = clinic.run("time", "set")
         assert refused.returncode == 2 and "4 h 0 min ahead" in refused.stderr and "--confirm clock-jump" in \

@@ -19,7 +19,9 @@ def test_simulate_shows_every_time_in_the_patients_zone():
     lines = result.stdout.splitlines()
     timeline = [line for line in lines if re.match(r"^  \d{4}-", line)]
     assert len(timeline) > 10 and all(LOCAL.match(line) for line in timeline), timeline[:3]
-    assert any(line.startswith("  refill due: 2027-01-19 18:46 Europe/Berlin (UTC+01:00)") for line in lines)
+    # one vocabulary everywhere: REFILL DUE is the date to refill by; the refill alarm is the unit's own
+    assert any(line.startswith("  REFILL DUE: 2027-01-16 18:46 Europe/Berlin (UTC+01:00)") for line in lines)
+    assert any(line.startswith("  refill alarm: 2027-01-19 18:46 Europe/Berlin (UTC+01:00)") for line in lines)
     assert "Z " not in result.stdout and not re.search(r"T\d\d:\d\d:\d\dZ", result.stdout)
 
 
@@ -37,7 +39,8 @@ def test_simulate_stops_at_a_short_horizon_and_says_what_it_skipped():
     assert "events after 2026-11-23 11:30 Europe/Berlin (UTC+01:00) not simulated" in stopped[0]
     skipped = lines[lines.index(stopped[0]) + 1:]
     assert "    empty: 2027-01-26 10:17 Europe/Berlin (UTC+01:00) (forecast)" in skipped
-    assert any(line.startswith("    refill due: 2027-01-19 18:46 Europe/Berlin") for line in skipped)
+    assert any(line.startswith("    refill alarm: 2027-01-19 18:46 Europe/Berlin") for line in skipped)
+    assert any(line.startswith("    REFILL DUE: 2027-01-16 18:46 Europe/Berlin") for line in skipped)
     assert any(line.startswith("  simulated 3.0 days") for line in lines)
     assert result.stderr == ""  # piped: no progress, no escape codes anywhere
     assert "\x1b" not in result.stdout

@@ -61,7 +61,9 @@ def test_pair_sync_and_the_units_status_agrees_with_the_forecast(tmp_path, tools
         refused = tools("sync", str(settings), "--port", emu.port, "--yes", check=False)
         assert refused.returncode == 2 and "--confirm clock-jump" in refused.stderr  # the unit lives in 2026-11-20
         synced = tools("sync", str(settings), "--port", emu.port, "--yes", "--confirm", "clock-jump")
-        assert "Written and verified" in synced.stdout and "New refill due: 2027-01-19 18:46 Europe/Berlin (UTC+01:00)" in synced.stdout
+        assert "Written and verified" in synced.stdout
+        assert "REFILL DUE 2027-01-16 18:46 Europe/Berlin (UTC+01:00)" in synced.stdout
+        assert "refill alarm: 2027-01-19 18:46 Europe/Berlin (UTC+01:00)" in synced.stdout
         status = json.loads(tools("status", "--port", emu.port, "--json").stdout)
         unit_time = timecalc.format_iso(timecalc.parse_iso(status["clock"]["unit"]))
         expected = json.loads(tools("forecast", str(settings), "--json", "--at", unit_time).stdout)

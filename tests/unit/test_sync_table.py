@@ -114,9 +114,9 @@ def test_every_row_of_rows_of_is_in_the_table_once():
     rows = settings_table.rows_of(before, zone, "400.0 mcg/day")
     table = sync_checks.comparison_table(before, copy.deepcopy(before), Forecast(before, before.refill_at), None)
     labels = [_cells(line)[0] for line in table.splitlines() if line.startswith("|")]
-    assert [label for label in labels if label][2:] == [*rows, "refill due"]  # after the header and its rule
+    assert [label for label in labels if label][2:] == [*rows, "REFILL DUE", "refill alarm"]  # after the header
     assert [line for line in table.splitlines() if line.startswith("|") and _changed(line)] == \
-        [_row(table, "refill due")]  # before_due unknown: only the due date row differs
+        [_row(table, "REFILL DUE"), _row(table, "refill alarm")]  # the unit's dates unknown: only they differ
 
 
 def test_no_escape_codes_when_piped_and_the_terminals_width_on_a_terminal(monkeypatch):
