@@ -457,6 +457,11 @@ def _failure(exc: Exception) -> int:
     if isinstance(exc, (UnitError, OSError)):
         print(f"pumpsync: {printable(exc)}", file=sys.stderr)
         return EXIT_FAILED
+    if isinstance(exc, KeyError):  # a field pumpsync reads from every PumpWatch reply
+        missing = f" (its field {printable(exc.args[0])} is missing)" if exc.args else ""
+        print(f"pumpsync: the device's answer is not what a PumpWatch unit sends{missing}: is it a PumpWatch unit "
+              "with firmware this pumpsync knows? (nothing more was done)", file=sys.stderr)
+        return EXIT_FAILED
     # Anything else is a reply pumpsync did not expect (a damaged or rogue device) or a bug:
     # one sentence, never a traceback, and nothing recorded as done.
     print(f"pumpsync: unexpected {type(exc).__name__}: {printable(exc)} (nothing more was done)", file=sys.stderr)

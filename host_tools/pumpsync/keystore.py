@@ -35,8 +35,11 @@ class Keystore:
             return {"units": {}}
         except IsADirectoryError:
             raise OSError(f"the keystore {self.path} is a folder: give the key file's path (--keystore)") from None
-        except (OSError, ValueError) as exc:
-            raise OSError(f"the keystore {self.path} cannot be read ({exc}); fix or move it") from None
+        except ValueError:
+            raise OSError(f"the keystore {self.path} is not a pumpsync keystore (not JSON); restore it from a "
+                          "backup, or move it aside") from None
+        except OSError as exc:
+            raise OSError(f"the keystore {self.path} cannot be read ({exc.strerror or exc}); fix or move it") from None
         if not isinstance(data, dict) or not isinstance(data.get("units"), dict):
             raise OSError(f"the keystore {self.path} is not a pumpsync keystore; fix or move it")
         return data

@@ -79,6 +79,9 @@ def _epoch(iso):
         return None
 
 
+_EPOCH_FIELDS = ("unit_time", "host_time", "was", "time", "from", "to")  # seconds in a record's detail
+
+
 def _detail_words(detail, zone: times.Zone) -> str:
     """key=value, an instant (a key ending in _at) as local time in the same zone as the line."""
     detail = detail if isinstance(detail, dict) else {"detail": detail}
@@ -88,5 +91,9 @@ def _detail_words(detail, zone: times.Zone) -> str:
             continue
         if key.endswith("_at") and isinstance(value, str) and _epoch(value) is not None:
             value = zone.local(_epoch(value), value)
+        elif key in _EPOCH_FIELDS and times.is_instant(value) and value > 10**8:
+            value = zone.local_seconds(value)
+        elif isinstance(value, list) and all(not isinstance(v, (dict, list)) for v in value):
+            value = ", ".join(str(v) for v in value)
         words.append(f"{key}={value}")
     return ", ".join(words)

@@ -61,7 +61,15 @@ class Session:
     def __init__(self, args, need_key: bool = False):
         check_timeout(args.timeout)
         self.keystore = Keystore(args.keystore)
-        self.keystore.check()
+        keys_readable = True
+        try:
+            self.keystore.check()
+        except OSError as exc:
+            if need_key:
+                raise
+            # reading a unit is open: a damaged key file must not stop a nurse seeing what it sounds
+            print(f"pumpsync: WARNING {exc}: reading the unit without this computer's key", file=sys.stderr)
+            keys_readable = False
         self.history = open_history(args.db)
         self._open: UnitClient | None = None
         try:
@@ -75,8 +83,17 @@ class Session:
             self.hello = self.client.call("hello")
             self.unit_id = self.hello["unit_id"]
             self.client.note_unit(self.unit_id)
-            self.client.key = self.keystore.key_for(self.unit_id)
-            self.client.key_name = self.keystore.name_for(self.unit_id)
+            if not times.is_instant(self.hello.get("time")):
+                self.hello["time"] = None  # a time no unit could mean is read as "clock lost", everywhere
+            if keys_readable:
+                try:
+                    self.client.key = self.keystore.key_for(self.unit_id)
+                    self.client.key_name = self.keystore.name_for(self.unit_id)
+                except OSError as exc:  # this unit's entry is damaged
+                    if need_key:
+                        raise
+                    print(f"pumpsync: WARNING {exc}: reading the unit without this computer's key",
+                          file=sys.stderr)
             if need_key and self.client.key is None:
                 raise CommandFailed(f"unit {self.unit_id} is not paired with this computer: run pumpsync pair "
                                     "first")

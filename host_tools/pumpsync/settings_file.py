@@ -15,12 +15,16 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pumpwatch.writes import MAX_SETTINGS_CHARS  # what a unit takes
 from pumpwatch import settings as core_settings
 from pumpwatch import timecalc
 from pumpwatch import clinical
 from pumpwatch.forecast import Forecast
 
 TRANSITION_HORIZON_DAYS = 400
+
+
+MAX_FILE_BYTES = 64 * 1024  # whitespace and a time-zone name resolved here leave room above it
 
 
 @dataclass
@@ -34,12 +38,24 @@ class LoadedSettings:
 def load(path: str | Path, as_of: int | None, confirmed=()) -> LoadedSettings:
     """Read, resolve and check a settings file; never raises on bad content."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_text(path)
     except OSError as exc:
         return LoadedSettings(None, None, [f"{path}: cannot read: {exc.strerror or exc}"])
     except UnicodeDecodeError:
         return LoadedSettings(None, None, [f"{path}: not UTF-8 text"])
+    except ValueError as exc:
+        return LoadedSettings(None, None, [f"{path}: {exc}"])
     return parse(text, as_of, confirmed, source=str(path))
+
+
+def read_text(path: str | Path) -> str:
+    """The file's text, never more than MAX_FILE_BYTES read (/dev/zero, a FIFO, a disk image by mistake)."""
+    with open(path, "rb") as f:
+        data = f.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise ValueError(f"too large to be a settings file (more than {MAX_FILE_BYTES // 1024} KiB; the unit takes "
+                         f"at most {MAX_SETTINGS_CHARS} characters)")
+    return data.decode("utf-8")
 
 
 def parse(text: str, as_of: int | None, confirmed=(), source: str = "settings") -> LoadedSettings:
@@ -48,6 +64,8 @@ def parse(text: str, as_of: int | None, confirmed=(), source: str = "settings") 
     except json.JSONDecodeError as exc:
         return LoadedSettings(None, None, [f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} "
                                            f"column {exc.colno}"])
+    except RecursionError:
+        return LoadedSettings(None, None, [f"{source}: not valid JSON (nested too deeply to be settings)"])
     errors = resolve_timezone(document)
     if errors:
         return LoadedSettings(document, None, errors)

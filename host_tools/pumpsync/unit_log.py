@@ -22,7 +22,7 @@ from pumpsync.session import CommandFailed, Session, print_json, typed_unit_id
 from pumpsync.terminal import progress
 
 MAX_LOG_PAGES = 2000  # a unit that never says "done" cannot keep us paging
-_TIME_FIELDS = ("until", "at", "was", "refill_at", "due")
+_TIME_FIELDS = ("until", "at", "was", "refill_at", "due", "from", "to")
 
 
 def download_log(client: UnitClient, which: str = "events") -> list[dict]:
@@ -47,17 +47,25 @@ def download_log(client: UnitClient, which: str = "events") -> list[dict]:
 
 
 def download_logs(client: UnitClient) -> list[dict]:
-    """The evidence log and the noise log, merged in time order (entries whose
-    time was unknown stay after the entry before them)."""
-    merged = []
-    for which in ("events", "noise"):
-        last = 0
-        for order, entry in enumerate(download_log(client, which)):
-            t = entry.get("t")
-            last = t if isinstance(t, (int, float)) else last
-            merged.append((last, which != "events", order, entry))
-    merged.sort(key=lambda item: item[:3])
-    return [entry for *_, entry in merged]
+    """The evidence log in the unit's own record order (a clock that was wrong for a while must not
+    reorder the evidence), with the noise log merged in by time (in its own order too)."""
+    return merge_in_record_order(download_log(client, "events"), download_log(client, "noise"))
+
+
+def merge_in_record_order(events: list[dict], noise: list[dict]) -> list[dict]:
+    """Both lists keep their order; a noise entry goes before the next event when it is known to be earlier."""
+    merged, i = [], 0
+    for entry in events:
+        t = entry.get("t")
+        while i < len(noise) and _known(t) and _known(noise[i].get("t")) and noise[i]["t"] < t:
+            merged.append(noise[i])
+            i += 1
+        merged.append(entry)
+    return merged + noise[i:]
+
+
+def _known(t) -> bool:
+    return isinstance(t, (int, float)) and not isinstance(t, bool)
 
 
 FAULT_EVENTS = ("fault", "crash")
@@ -92,6 +100,8 @@ def _detail_text(entry: dict, zone: times.Zone) -> str:
             continue
         if key in _TIME_FIELDS and times.is_instant(value) and value > 10**8:
             value = zone.local(value)
+        elif isinstance(value, list):
+            value = ", ".join(str(v) for v in value) or "none"
         parts.append(f"{key}={value}")
     return printable(" ".join(parts))
 
@@ -104,6 +114,8 @@ def cmd_log(args) -> int:
                             bad_input=True)
     if args.csv and not Path(args.csv).resolve().parent.is_dir():
         raise CommandFailed(f"--csv: the folder of {args.csv} does not exist", bad_input=True)
+    if args.csv and Path(args.csv).is_dir():
+        raise CommandFailed(f"--csv: {args.csv} is a folder: give the CSV file's name in it", bad_input=True)
     session = Session(args)
     try:
         zone = session.zone()
@@ -115,13 +127,11 @@ def cmd_log(args) -> int:
     if since is not None:
         entries = [e for e in entries if isinstance(e.get("t"), (int, float)) and e["t"] >= since]
     if args.csv:
-        with open(args.csv, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(["time_utc", "time_local", "event", "details"])
-            for e in entries:
-                details = {k: v for k, v in e.items() if k not in ("t", "e")}
-                writer.writerow([times_iso(e.get("t")), zone.local_seconds(e.get("t"), ""),
-                                 printable(e.get("e")), json.dumps(details)])
+        try:
+            _write_csv(args.csv, entries, zone)
+        except OSError as exc:
+            raise CommandFailed(f"--csv: {args.csv} could not be written ({exc.strerror or exc}); the log was "
+                                "downloaded: try another file") from None
         print(f"{len(entries)} events written to {args.csv}")
     elif args.json:
         print_json(entries)
@@ -130,6 +140,16 @@ def cmd_log(args) -> int:
             stamp = zone.local_seconds(e.get("t"), "(time unknown)")
             print(f"{stamp}  {printable(e.get('e')):<14} {_detail_text(e, zone)}")
     return 0
+
+
+def _write_csv(path: str, entries: list[dict], zone: times.Zone):
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["time_utc", "time_local", "event", "details"])
+        for e in entries:
+            details = {k: v for k, v in e.items() if k not in ("t", "e")}
+            writer.writerow([times_iso(e.get("t")), zone.local_seconds(e.get("t"), ""), printable(e.get("e")),
+                             json.dumps(details)])
 
 
 def times_iso(epoch) -> str:

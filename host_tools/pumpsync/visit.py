@@ -13,7 +13,6 @@ import json
 import math
 import sys
 import time
-from pathlib import Path
 
 from pumpwatch import protocol, records
 from pumpwatch import settings as core_settings
@@ -33,7 +32,7 @@ def checked_settings(args, now: int):
         for line in loaded.errors:
             print(line, file=sys.stderr)
         raise CommandFailed(f"{args.settings}: {len(loaded.errors)} problem(s); nothing was sent", bad_input=True)
-    text = Path(args.settings).read_text(encoding="utf-8")
+    text = settings_file.read_text(args.settings)  # checked by load(): it reads
     assert loaded.document is not None  # no errors: the file parsed
     if "tz" in loaded.document.get("clock", {}):
         # the unit has no tz database: it gets the document with the offsets resolved here

@@ -21,7 +21,14 @@ def _files(tmp_path: Path) -> dict:
     list_keystore.write_text("[]")
     odd_keystore = tmp_path / "odd.json"
     odd_keystore.write_text(json.dumps({"units": {"abcdefabcdef": []}}))
-    return {"{list_keystore}": str(list_keystore), "{odd_keystore}": str(odd_keystore),
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 20_000)
+    huge = tmp_path / "huge.json"
+    huge.write_text("{" + " " * 100_000 + "}")
+    garbage_keystore = tmp_path / "garbage.json"
+    garbage_keystore.write_text("garbage")
+    return {"{list_keystore}": str(list_keystore), "{odd_keystore}": str(odd_keystore), "{deep}": str(deep),
+            "{huge}": str(huge), "{garbage_keystore}": str(garbage_keystore),
             "{db}": str(tmp_path / "h.sqlite"), "{missing_db}": str(tmp_path / "nowhere" / "h.sqlite"),
             "{folder}": str(tmp_path), "{csv}": str(tmp_path / "out.csv"), "{a_file}": str(list_keystore)}
 
@@ -41,6 +48,11 @@ CASES = [
     (["forecast", EXAMPLE, "--at", "2026-13-45T00:00:00Z"], 2, "--at"),
     (["forecast", "/no/such/file.json"], 2, "file.json"),
     (["forecast", "{folder}"], 2, ""),
+    (["forecast", "{deep}"], 2, "deep.json: not valid JSON (nested too deeply"),
+    (["sync", "{deep}", "--port", NO_UNIT], 2, "deep.json: not valid JSON (nested too deeply"),
+    (["forecast", "{huge}"], 2, "huge.json: too large"),
+    (["log", "--csv", "{folder}", "--force", "--port", NO_UNIT], 2, "is a folder"),
+    (["status", "--port", NO_UNIT, "--keystore", "{garbage_keystore}", "--db", "{db}"], 1, "not a pumpsync keystore"),
     (["sync", EXAMPLE, "--returned-ml", "1e308", "--port", NO_UNIT], 2, "--returned-ml"),
     (["sync", EXAMPLE, "--returned-ml", "-0", "--port", NO_UNIT], 2, "--returned-ml"),
     (["sync", EXAMPLE, "--returned-ml", "inf", "--port", NO_UNIT], 2, "--returned-ml"),
@@ -126,3 +138,12 @@ def test_deploy_refuses_a_build_for_another_board_than_the_unit_reports():
         check_board("esp32", "pico-w")
     check_board("rp2", "pico")
     check_board("rp2", "emulator")  # the emulated unit takes any board's build
+
+
+def test_a_settings_file_that_never_ends_is_refused_at_once(tmp_path):
+    """/dev/zero (or a FIFO, a huge file) as the settings file: the unit takes at most 16 KiB, so no more is read."""
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-m", "pumpsync", "forecast", "/dev/zero"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2 and "too large" in result.stderr and "Traceback" not in result.stderr

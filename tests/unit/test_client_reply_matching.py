@@ -54,3 +54,21 @@ def test_an_error_without_an_id_is_the_answer_when_no_reply_of_ours_comes(tmp_pa
             assert exc.code == protocol.BAD_FRAME and "frame damaged" in str(exc)
         else:
             raise AssertionError("the unit's error was not reported")
+
+
+def test_a_device_whose_answers_lack_fields_or_give_an_impossible_time_gets_one_sentence(tmp_path, monkeypatch,
+                                                                                         capsys):
+    from pumpsync import cli
+    monkeypatch.setenv("PUMPSYNC_RUNTIME_DIR", str(tmp_path))
+    master, slave = pty.openpty()
+    _unit_answering(master, lambda rid: [protocol.reply(rid, {"unit_id": "0123456789ab", "paired": False,
+                                                             "time": 1e308, "firmware": "0.1"})])
+    code = cli.main(["status", "--port", os.ttyname(slave), "--keystore", str(tmp_path / "k.json"), "--db",
+                     str(tmp_path / "h.sqlite")])
+    out = capsys.readouterr()
+    assert code == 1 and "Traceback" not in out.err
+    assert "not what a PumpWatch unit sends" in out.err and "unexpected KeyError" not in out.err
+    code = cli.main(["time", "show", "--port", os.ttyname(slave), "--keystore", str(tmp_path / "k.json"), "--db",
+                     str(tmp_path / "h.sqlite")])
+    out = capsys.readouterr()
+    assert "days ahead" not in out.out + out.err  # 1e308 is no time: the clock reads as lost, nothing else
