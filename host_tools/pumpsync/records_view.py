@@ -91,7 +91,7 @@ def _detail_words(detail, zone: times.Zone) -> str:
             continue
         if key.endswith("_at") and isinstance(value, str) and _epoch(value) is not None:
             value = zone.local(_epoch(value), value)
-        elif key in _EPOCH_FIELDS and times.is_instant(value) and value > 10**8:
+        elif key in _EPOCH_FIELDS and isinstance(value, (int, float)) and times.is_instant(value) and value > 10**8:
             value = zone.local_seconds(value)
         elif isinstance(value, list) and all(not isinstance(v, (dict, list)) for v in value):
             value = ", ".join(str(v) for v in value)
