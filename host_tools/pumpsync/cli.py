@@ -198,6 +198,17 @@ VISIT_ORDER = ("ports", "pair", "status", "time", "forecast", "sync", "refill", 
                "board", "keys", "unpair", "maintenance", "deploy", "factory-reset", "emulate", "simulate")
 
 
+def decimal_number(text: str) -> float:
+    """A number as a nurse types it: 1.8 or, with a decimal comma, 1,8 (never a thousands separator)."""
+    cleaned = text.strip()
+    if cleaned.count(",") == 1 and "." not in cleaned:
+        cleaned = cleaned.replace(",", ".")
+    try:
+        return float(cleaned)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number (write 1.8 or 1,8)") from None
+
+
 def _unit_options(suppress: bool) -> argparse.ArgumentParser:
     """--port, --keystore, --db, --timeout: accepted before the command and after it."""
     shared = argparse.ArgumentParser(add_help=False)
@@ -267,18 +278,18 @@ def _add_unit_commands(commands):
                         "on the unit and in the history")
     p.add_argument("--yes", action="store_true",
                    help="do not ask 'proceed?' (the --confirm checks still apply; default: ask)")
-    p.add_argument("--returned-ml", type=float, metavar="ML",
+    p.add_argument("--returned-ml", type=decimal_number, metavar="ML",
                    help="volume drained from the pump before refilling: reconcile it with the expected one "
                         "(default: no reconciliation)")
-    p.add_argument("--flag-pct", type=float, default=sync_checks.DEFAULT_FLAG_PCT, metavar="PCT",
+    p.add_argument("--flag-pct", type=decimal_number, default=sync_checks.DEFAULT_FLAG_PCT, metavar="PCT",
                    help="flag a delivered-volume discrepancy beyond this percentage, 0 to 100 (default 15)")
     p = add(commands, "refill", uc.cmd_refill, "reconcile the volume drained from the pump (before the sync)",
             "Compare the volume the nurse drained with the unit's expected remaining volume, BEFORE syncing "
             "the new settings; a discrepancy beyond --flag-pct is flagged (leak, pocket fill, pump error), "
             "recorded on the unit and here, and exits 3.")
-    p.add_argument("--returned-ml", type=float, required=True, metavar="ML",
+    p.add_argument("--returned-ml", type=decimal_number, required=True, metavar="ML",
                    help="the volume drained, above 0 and at most the reservoir (required)")
-    p.add_argument("--flag-pct", type=float, default=sync_checks.DEFAULT_FLAG_PCT, metavar="PCT",
+    p.add_argument("--flag-pct", type=decimal_number, default=sync_checks.DEFAULT_FLAG_PCT, metavar="PCT",
                    help="flag a discrepancy beyond this percentage, 0 to 100 (default 15)")
     p.add_argument("--json", action="store_true", help="print JSON (default: text)")
     alarm_cmd = commands.add_parser("alarm", help="teach the alarm sounds (play them, or write them as WAV files)",

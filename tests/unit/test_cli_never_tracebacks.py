@@ -147,3 +147,11 @@ def test_a_settings_file_that_never_ends_is_refused_at_once(tmp_path):
     result = subprocess.run([sys.executable, "-m", "pumpsync", "forecast", "/dev/zero"], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 2 and "too large" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_volume_with_a_decimal_comma_is_read_as_a_nurse_means_it():
+    assert cli.decimal_number("1,8") == 1.8 and cli.decimal_number(" 12.5 ") == 12.5
+    import argparse
+    for bad in ("1,8,0", "1.000,5", "ten"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            cli.decimal_number(bad)
