@@ -274,6 +274,7 @@ HANG = "import machine\nmachine.disable_irq()\nwhile True:\n    pass\n"
 LOG: dict = {}
 
 
+@pytest.mark.slow  # the full log's download: ~130 s wall; make test-rp2 / make hil run it
 def test_a_hung_unit_is_reset_by_the_watchdog_and_monitors_again_with_its_settings(pico):
     emu = pico.emu
     from pumpsync.deploy import mpremote
@@ -310,6 +311,7 @@ def test_a_hung_unit_is_reset_by_the_watchdog_and_monitors_again_with_its_settin
     assert causes.count("watchdog") == 2, causes  # the maintenance window's end, then this hang
 
 
+@pytest.mark.slow  # the full log's download: ~130 s wall; make test-rp2 / make hil run it
 def test_the_mpy_build_downloads_a_full_log_on_the_picos_heap_and_stays_up(pico):
     text = LOG["text"]
     entries = text.count('"e": "ack"')
