@@ -8,12 +8,13 @@ EXAMPLE ?= examples/flex-night-boost.json
 MICROPYTHON_STUBS := 1.27.0.post1
 STUBS_STAMP := .stubs/.installed-$(MICROPYTHON_STUBS)
 
-.PHONY: setup run test bench clean help typecheck stubs deploy hil system-tools
+.PHONY: setup run test test-rp2 bench clean help typecheck stubs deploy hil system-tools
 
 help:
 	@echo "make run    set up, then forecast $(EXAMPLE) and run its refill cycle on the emulated unit"
 	@echo "make test   set up, then run the whole test suite"
 	@echo "make bench  set up, then print speed and memory figures"
+	@echo "make test-rp2                  the emulated Pico tests alone (needs ../shared/rp2/firmware.uf2)"
 	@echo "make setup  create .venv and node_modules (idempotent)"
 	@echo "make typecheck                 pyright: firmware vs ESP32 and RP2040 stubs, host tools"
 	@echo "make deploy BOARD=rp2 PORT=... install/update the firmware with mpremote (keeps settings, keys, log)"
@@ -76,7 +77,11 @@ run: setup
 	$(VENV)/bin/pumpsync simulate $(EXAMPLE)
 
 test: setup stubs
-	$(PY) -m pytest -q -n 2
+	$(PY) -m pytest -q -n 2 --dist loadgroup -m "not slow"
+
+# The emulated Pico alone (tests/device/test_rp2_board.py, one deployed unit; skipped without the UF2)
+test-rp2: setup
+	$(PY) -m pytest tests/device/test_rp2_board.py -v -s
 
 bench: setup
 	$(PY) bench/run_all.py

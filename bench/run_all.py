@@ -14,6 +14,7 @@ import memory  # noqa: E402
 import nurse_sync  # noqa: E402
 import power_cut_sweep  # noqa: E402
 import refill_cycle  # noqa: E402
+import rp2_pico  # noqa: E402
 
 
 def main() -> int:
@@ -31,6 +32,8 @@ def main() -> int:
     fixed_heap.run()
     print()
     power_cut_sweep.run()
+    print()
+    rp2_pico.run()
     return 0
 
 

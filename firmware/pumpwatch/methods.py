@@ -43,7 +43,9 @@ def hello(service, args):
 def status(service, args):
     """`forecast: false` leaves the unit's own forecast out (the heavy part: a sync needs only the due date)."""
     from pumpwatch import status as status_module
-    return status_module.of(service.unit, service.unit_id, args.get("forecast", True) is not False)
+    result = status_module.of(service.unit, service.unit_id, args.get("forecast", True) is not False)
+    result["mem_free_min"] = service.mem_free_min
+    return result
 
 
 def nonce(service, args):

@@ -10,6 +10,8 @@ of a step: anything that fails becomes an error reply.  The methods
 themselves are methods.py's.  Loaded on the first serial traffic.
 """
 
+import gc
+
 from pumpwatch import methods, protocol, unload
 from pumpwatch.keys import Keys
 from pumpwatch.replywriter import ReplyWriter
@@ -48,6 +50,7 @@ class Service:
         self.key = None  # the key the reply being built is MAC'd with, and the nonce/challenge it names
         self.echo = None
         self.unit_id = methods.load_unit_id(self)
+        self.mem_free_min = None  # the least free heap at the end of a request since boot (status)
         unload(TRANSIENT_MODULES)
 
     # ------------------------------------------------------------------ frames
@@ -77,7 +80,18 @@ class Service:
             self.hal.serial_write(b"\n" + _NO_MEMORY if self.writer.midway else _NO_MEMORY)
             return False
         finally:
+            self._note_heap()
             unload(TRANSIENT_MODULES)
+
+    def _note_heap(self):
+        """Free heap before this feed's garbage is collected (each feed starts collected:
+        unload below), so the least the heap was free while requests ran, their garbage
+        included (a collection inside a request, on a full heap, hides what it freed)."""
+        free = getattr(gc, "mem_free", None)
+        if free is not None:
+            now = free()
+            if self.mem_free_min is None or now < self.mem_free_min:
+                self.mem_free_min = now
 
     def _send(self, message, key):
         try:

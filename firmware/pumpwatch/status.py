@@ -24,7 +24,7 @@ def of(unit, unit_id, with_forecast=True):
               "active": [cid for cid, _ in unit.active(now)],
               "sounding": [[cid, PRIORITY_NAMES[p]] for cid, p in unit.sounding],
               "battery_mv": unit.hal.battery_mv(), "forecast": None, "refill_due_at": None,
-              "vibration": unit.motor, "refilled_elsewhere_until": None}
+              "vibration": unit.motor, "refilled_elsewhere_until": None, "mem_free": _mem_free()}
     if unit.elsewhere is not None and now is not None and now < unit.elsewhere[1]:
         result["refilled_elsewhere_until"] = unit.elsewhere[1]
     if unit.plan is not None:
@@ -38,6 +38,16 @@ def of(unit, unit_id, with_forecast=True):
             except MemoryError:  # the rest of the status still matters more
                 result["forecast_error"] = "out of memory"
     return result
+
+
+def _mem_free():
+    """Free heap in bytes after a collection (read only; None where gc has no mem_free: CPython)."""
+    import gc
+    free = getattr(gc, "mem_free", None)
+    if free is None:
+        return None
+    gc.collect()
+    return free()
 
 
 def _free_bytes():

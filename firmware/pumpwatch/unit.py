@@ -52,7 +52,7 @@ class Unit(UnitFiles):
         self.top = 0
         self.pattern = None
         self.pattern_started = 0  # uptime ms
-        self.readout = None  # (pattern, uptime ms started): a one-off sound over the alarm
+        self.readout = None  # (pattern, uptime ms started, None until it sounds): a one-off sound over the alarm
         self.pressed_at = None  # ticks
         self.request = None  # a button.Request (pairing, factory reset) waiting for a press
         self.buzzer_hz = -1
@@ -165,11 +165,16 @@ class Unit(UnitFiles):
                 wake_in = _sooner(wake_in, start * 1000 - wall_ms)
             if self.elsewhere is not None and now < self.elsewhere[1]:
                 wake_in = _sooner(wake_in, self.elsewhere[1] * 1000 - wall_ms)  # then the alarms come back
+        # This step's work (a flash write, a reply) took time on a board: a sound that starts
+        # now is timed from now, or its first gap is lost (measured on the emulated Pico)
+        self._tick()
         if top != self.top:
             self.top = top
             self.pattern = sounds.BY_SOUND.get(top)
             self.pattern_started = self.uptime
         pattern, started = self.pattern, self.pattern_started
+        if self.readout is not None and self.readout[1] is None:
+            self.readout = (self.readout[0], self.uptime)
         if self.readout is not None:
             if sounds.finished(self.readout[0], self.uptime - self.readout[1]):
                 self.readout = None
@@ -187,8 +192,9 @@ class Unit(UnitFiles):
         return _sooner(wake_in, change)
 
     def play_once(self, pattern):
-        """A one-off sound (chirp, readout, test) over whatever sounds now."""
-        self.readout = (pattern, self.uptime)
+        """A one-off sound (chirp, readout, test) over whatever sounds now; it starts when
+        this step drives the buzzer (_evaluate), after the step's own work."""
+        self.readout = (pattern, None)
 
     def _output(self, freq, led, loud=False, feel=False):
         if freq != self.buzzer_hz or (freq and loud != self.buzzer_loud):

@@ -23,7 +23,7 @@ import pytest
 
 from pumpsync.emulator import Emulator, EmulatorError
 from pumpsync.emulator.rp2board import find_bootrom, find_firmware
-from pumpwatch import sounds
+from pumpwatch import sounds, timecalc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from clinic import Clinic, settings_for_now  # noqa: E402
@@ -35,7 +35,9 @@ try:
 except EmulatorError as exc:
     MISSING = str(exc)
 
-pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"no emulated Pico: {MISSING}")
+# One deployed unit for the whole module: on one xdist worker, in file order (make test: --dist loadgroup)
+pytestmark = [pytest.mark.skipif(MISSING is not None, reason=f"no emulated Pico: {MISSING}"),
+              pytest.mark.xdist_group("rp2-pico")]
 FIGURES: dict = {}
 # The emulated core runs ~4x slower than silicon (less on a loaded machine): a unit that
 # restarted to check new settings may take longer than pumpsync's default 5 s to answer.
@@ -80,12 +82,22 @@ def hello(clinic) -> dict:
         return client.call("hello")
 
 
+def unit_status(clinic, forecast=False) -> dict:
+    """The unit's own status reply (an open read), with its free heap figures."""
+    from pumpsync.client import UnitClient
+    with UnitClient(clinic.emu.port, timeout=30) as client:
+        return client.call("status", {"forecast": forecast})
+
+
 def test_deploy_installs_pumpwatch_onto_a_fresh_pico(pico):
     assert pico.deploy.returncode == 0, pico.deploy.stdout + pico.deploy.stderr
     assert "installing onto MicroPython" in pico.deploy.stdout
     assert "deploy verified" in pico.deploy.stdout
     reply = hello(pico)
     assert reply["board"] == "pico" and reply["firmware"]
+    status = unit_status(pico)
+    assert 100_000 < status["mem_free"] < 241_000, status  # MicroPython's heap on a Pico is 241 KB
+    FIGURES["free_heap_after_deploy_bytes"] = status["mem_free"]
     stats = pico.emu.stats()
     assert stats["watchdog_resets"] >= 1  # mpremote's reset is machine.reset(): the watchdog's forced trigger
     assert stats["unknown_bkpt"] == 0
@@ -106,12 +118,40 @@ def test_boot_to_monitoring_after_a_reset(pico):
 
 
 def _burst_notes(tones, pattern):
-    """The tones of one whole burst of `pattern`, found in the recorded tones."""
+    """The tones of one whole burst of `pattern`, found in the recorded tones, and the tones after it."""
     notes = [(hz, ms) for hz, ms in pattern.segments if hz]
     for i in range(len(tones) - len(notes) + 1):
         if all(abs(tones[i + j]["freq_hz"] - hz) <= hz * 0.01 for j, (hz, _) in enumerate(notes)):
             return tones[i:i + len(notes)], tones[i + len(notes):]
     return None, []
+
+
+def assert_burst(tones, pattern, repeats=True):
+    """A whole burst of `pattern` in `tones` (GP15, emulated time) equal to the pattern data:
+    each note's frequency within 1 %, each note, gap (its start from the burst's first note)
+    and, with `repeats`, the next burst's start within 5 ms; the duty the board's normal or
+    loud one.  Returns the tones after the burst."""
+    burst, rest = _burst_notes(tones, pattern)
+    assert burst, (pattern.name, tones[:20])
+    position, first = 0, burst[0]["start_ms"]
+    for hz, ms in pattern.segments:
+        if hz:
+            note = burst.pop(0)
+            assert abs(note["start_ms"] - first - position) <= 5, (pattern.name, note, position)
+            assert abs(note["freq_hz"] - hz) <= 0.01 * hz, (pattern.name, note)
+            assert abs(note["end_ms"] - note["start_ms"] - ms) <= 5, (pattern.name, note)
+            duty = (32768 if pattern.loud else 16384) / 65536  # boards/pico.json buzzer_(loud_)duty_u16
+            assert abs(note["duty"] - duty) < 0.01, (pattern.name, note)
+        position += ms
+    if repeats:
+        following, _ = _burst_notes(rest, pattern)
+        assert following, (pattern.name, rest[:20])
+        assert abs(following[0]["start_ms"] - first - pattern.repeat_ms) <= 5, (pattern.name, following[0], first)
+    return rest
+
+
+def tones_since(emu, since_ms):
+    return [t for t in emu.tones() if t["start_ms"] >= since_ms]
 
 
 def test_an_unconfigured_unit_sounds_the_technical_alarm_as_the_patterns_say(pico):
@@ -121,27 +161,7 @@ def test_an_unconfigured_unit_sounds_the_technical_alarm_as_the_patterns_say(pic
     emu = pico.emu
     since = emu.now() * 1000
     emu.advance(22)
-    tones = [t for t in emu.tones() if t["start_ms"] >= since]
-    pattern = sounds.TECHNICAL_ALARM
-    burst, rest = _burst_notes(tones, pattern)
-    assert burst, tones
-    following, _ = _burst_notes(rest, pattern)
-    assert following, rest
-    position = 0
-    for hz, ms in pattern.segments:
-        if hz:
-            note = burst.pop(0)
-            if position:
-                assert abs(note["start_ms"] - first - position) <= 5, (note, position)
-            else:
-                first = note["start_ms"]
-            assert abs(note["freq_hz"] - hz) <= 0.01 * hz, note
-            assert abs(note["end_ms"] - note["start_ms"] - ms) <= 5, note
-        position += ms
-    assert abs(following[0]["start_ms"] - first - pattern.repeat_ms) <= 5
-    pwm = emu.pwm(15, following[0]["start_ms"] / 1000, following[0]["end_ms"] / 1000)
-    assert abs(pwm["duty"] - 16384 / 65536) < 0.01  # boards/pico.json buzzer_duty_u16
-    FIGURES["technical_first_note_hz"] = round(following[0]["freq_hz"], 2)
+    assert_burst(tones_since(emu, since), sounds.TECHNICAL_ALARM)
 
 
 def test_pair_by_the_button_then_sync_an_example_and_read_the_status(pico, tmp_path):
@@ -158,6 +178,21 @@ def test_pair_by_the_button_then_sync_an_example_and_read_the_status(pico, tmp_p
     assert "sounding   nothing" in status.stdout
     assert "remaining  19.9" in status.stdout
     assert "battery    80 % (3899 mV)" in status.stdout
+    FIGURES["free_heap_synced_bytes"] = unit_status(pico)["mem_free"]
+
+
+def test_alarm_test_plays_every_pattern_as_the_data_says(pico):
+    """`pumpsync alarm test` (all five, teaching order) plays one burst of each real pattern
+    through the HAL: the reminder (low) and the loud refill (strong) are measured here; the
+    technical, refill (medium) and EMPTY (high) sounds also by real triggering below."""
+    emu = pico.emu
+    since = emu.now() * 1000
+    done = pico.run("alarm", "test", "all", "--pause", "0", *SLOW, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    emu.advance(1)
+    rest = tones_since(emu, since)
+    for pattern in sounds.ALARMS:
+        rest = assert_burst(rest, pattern, repeats=False)
 
 
 def _remaining_ml(pico) -> float:
@@ -205,3 +240,146 @@ def test_the_watchdog_brings_a_unit_left_in_maintenance_back_to_monitoring(pico)
     causes = boot_causes(pico)
     assert causes[-1] == "watchdog", causes
     assert "watchdog" not in causes[:-1], causes  # deploy's and sync's machine.reset() are no crashes
+
+
+# Run on the unit in maintenance (mpremote, after an authenticated `maintenance` write:
+# nothing a stranger on USB can reach).  The evidence log's files are renumbered up and
+# the lower numbers filled to the rotation maximum (records.EventLog: 4 x 32 KB), so the
+# unit's own entries stay the newest.
+FILL_THE_LOG = """
+import os
+from pumpwatch import records
+d = '/data'
+ns = records._numbers(d, 'events.')
+k = 4 - len(ns)
+for n in reversed(ns):
+    os.rename('%s/events.%d.log' % (d, n), '%s/events.%d.log' % (d, n + k))
+t, count = 1795000000, 0
+for n in range(ns[0], ns[0] + k):
+    with open('%s/events.%d.log' % (d, n), 'wb') as f:
+        size = 0
+        while size < 32768 - 200:
+            t += 3600
+            body = ('{"e": "ack", "c": ["low_reservoir"], "until": [%d], "t": %d}' % (t + 14400, t)).encode()
+            line = records.crc_text(body).encode() + b' ' + body + b'\\n'
+            f.write(line)
+            size += len(line)
+            count += 1
+print('filled', count)
+"""
+# A firmware hung with interrupts off (a stuck driver, a runaway loop in an IRQ): nothing
+# feeds the watchdog, not even the maintenance timer.  A plain busy loop would not do:
+# MicroPython runs the timer's scheduled callback between its bytecodes.
+HANG = "import machine\nmachine.disable_irq()\nwhile True:\n    pass\n"
+LOG: dict = {}
+
+
+@pytest.mark.slow  # the full log's download: ~130 s wall; make test-rp2 / make hil run it
+def test_a_hung_unit_is_reset_by_the_watchdog_and_monitors_again_with_its_settings(pico):
+    emu = pico.emu
+    from pumpsync.deploy import mpremote
+    before = unit_status(pico)
+    done = pico.run("maintenance", "--minutes", "5")
+    assert done.returncode == 0, done.stdout + done.stderr
+    filled = mpremote(emu.port, "resume", "exec", FILL_THE_LOG, timeout=300)
+    LOG["filled"] = int(filled.stdout.split()[-1])
+    resets = watchdog_timeouts(emu)
+    mpremote(emu.port, "resume", "exec", "--no-follow", HANG)
+    emu.advance(3)
+    assert watchdog_timeouts(emu) == resets  # hung, not yet bitten
+    emu.advance(8)  # the 8 s watchdog, long before the 5 minutes of maintenance end
+    assert watchdog_timeouts(emu) == resets + 1
+    emu.advance(3)
+    # A watchdog reset resets the RP2040's RTC with the rest of the chip (only the watchdog's
+    # SCRATCH and REASON survive): the unit is back with its settings and says "clock lost"
+    status = unit_status(pico)
+    assert status["refill_due_at"] == before["refill_due_at"] and not status["clock_known"], status
+    assert any(c == "time_unknown" for c, _ in status["sounding"]), status
+    clock = pico.run("time", "set", "--confirm", "clock-jump", *SLOW)
+    assert clock.returncode == 0, clock.stdout + clock.stderr
+    status = pico.run("status", *SLOW)
+    assert status.returncode == 0, status.stderr
+    assert "NOT MONITORING" not in status.stdout and "sounding   nothing" in status.stdout, status.stdout
+    assert "remaining  19." in status.stdout and "refill due" in status.stdout  # its settings, in force
+    start = time.monotonic()
+    log = pico.run("log", "--json", *SLOW, timeout=600)
+    FIGURES["full_log_download_wall_s"] = round(time.monotonic() - start, 1)
+    assert log.returncode == 0, log.stderr
+    LOG["text"] = log.stdout
+    causes = re.findall(r'"cause": "(\w+)"', log.stdout)
+    # pumpsync lists by time, boots with the clock lost last: count them instead
+    assert causes.count("watchdog") == 2, causes  # the maintenance window's end, then this hang
+
+
+@pytest.mark.slow  # the full log's download: ~130 s wall; make test-rp2 / make hil run it
+def test_the_mpy_build_downloads_a_full_log_on_the_picos_heap_and_stays_up(pico):
+    text = LOG["text"]
+    entries = text.count('"e": "ack"')
+    assert entries >= LOG["filled"] * 0.99 and LOG["filled"] > 1000, (entries, LOG["filled"])
+    assert "MemoryError" not in text
+    status = unit_status(pico, forecast=True)
+    assert status["forecast"] is not None, status  # the unit's own forecast still fits
+    FIGURES["free_heap_after_full_log_download_bytes"] = status["mem_free"]
+    FIGURES["least_free_heap_in_requests_bytes"] = status["mem_free_min"]
+    assert status["mem_free_min"] > 32 * 1024, status
+    assert hello(pico)["firmware"]
+    assert pico.emu.stats()["watchdog_resets"] >= 1 and watchdog_timeouts(pico.emu) == 2  # maintenance, hang
+
+
+def test_a_power_cut_loses_the_clock_and_the_unit_sounds_clock_lost(pico):
+    emu = pico.emu
+    emu.power_cut()
+    emu.boot()  # the RTC starts unset, as on a bare RP2040
+    since = emu.now() * 1000
+    emu.advance(25)
+    status = unit_status(pico)
+    assert status["clock_known"] is False and status["refill_due_at"], status  # settings kept, time lost
+    assert ["time_unknown", "medium"] in status["sounding"] or any(c == "time_unknown" for c, _ in status["sounding"]), \
+        status
+    assert_burst(tones_since(emu, since), sounds.TECHNICAL_ALARM)
+    clock = pico.run("time", "set", "--confirm", "clock-jump")
+    assert clock.returncode == 0, clock.stdout + clock.stderr
+    assert "time_unknown" not in unit_status(pico)["active"]
+
+
+def settings_empty_in(tmp_path, seconds, **patient):
+    """simple-continuous.json refilled so long ago that its reservoir (conservatively)
+    runs empty `seconds` from now: a patient who missed the refill."""
+    from pumpsync import settings_file
+    from pumpwatch.forecast import Forecast
+    doc = json.loads((Path(__file__).resolve().parents[2] / "examples" / "simple-continuous.json").read_text())
+    loaded = settings_file.parse(json.dumps(dict(doc, confirmed=["no-printout"])), None)
+    assert loaded.prescription is not None
+    lasts = Forecast(loaded.prescription, loaded.prescription.refill_at).empty_at - loaded.prescription.refill_at
+
+    def change(d):
+        if patient:
+            d["patient"] = dict(d.get("patient", {}), **patient)
+    path = settings_for_now(tmp_path, name="missed-refill.json", refilled_ago_s=lasts - seconds, change=change)
+    return path, timecalc.parse_iso(json.loads(path.read_text())["refill"]["at"]) + lasts
+
+
+def test_a_missed_refill_sounds_refill_then_empty_as_the_patterns_say(pico, tmp_path):
+    """Driven as the patient's life goes: the refill was missed, the unit is synced with
+    the real refill date, the reservoir is low (refill alarm at once, since it is within a
+    day of empty), nobody answers, and it runs empty: the EMPTY sound."""
+    emu = pico.emu
+    lead_s = 120
+    settings, empty_at = settings_empty_in(tmp_path, lead_s)
+    clock = pico.run("time", "set", "--confirm", "clock-jump")
+    assert clock.returncode == 0, clock.stdout + clock.stderr
+    sync = pico.run("sync", str(settings), "--yes", *SLOW)
+    assert sync.returncode == 0, sync.stdout + sync.stderr
+    status = unit_status(pico)
+    assert any(p == "medium" for _, p in status["sounding"]), status
+    since = emu.now() * 1000
+    start = time.monotonic()
+    emu.advance(11)
+    FIGURES["wall_s_per_virtual_minute_sounding"] = round((time.monotonic() - start) / 11 * 60, 1)
+    assert_burst(tones_since(emu, since), sounds.MEDIUM_ALARM)
+    since = emu.now() * 1000
+    emu.advance(max(0, empty_at - unit_status(pico)["time"]) + 16)  # the unit's own clock: it runs empty
+    status = unit_status(pico)
+    assert ["empty", "high"] in status["sounding"], status
+    high = [t for t in tones_since(emu, since) if t["start_ms"] >= since]
+    assert_burst(high, sounds.HIGH_ALARM)
