@@ -77,7 +77,7 @@ run: setup
 	$(VENV)/bin/pumpsync simulate $(EXAMPLE)
 
 test: setup stubs
-	$(PY) -m pytest -q -n 2 --dist loadscope -m "not slow"
+	$(PY) -m pytest -q -n 2 --dist loadgroup -m "not slow"
 
 # The emulated Pico alone (tests/device/test_rp2_board.py, one deployed unit; skipped without the UF2)
 test-rp2: setup

@@ -61,8 +61,12 @@ def _version_of(source: Path) -> str:
 
 
 def mpremote(port: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run mpremote, retrying the raw-REPL entry that fails on a busy or resetting board."""
+    """Run mpremote, retrying the raw-REPL entry that fails on a busy or resetting board.  Always with
+    `resume`: mpremote's automatic soft reset would stop the timer that feeds a unit's watchdog in
+    maintenance (the RP2040's watchdog cannot be stopped), and the chip would reset under the copy."""
     last = None
+    if args and args[0] not in ("reset", "resume"):
+        args = ("resume", *args)
     for attempt in range(RAW_REPL_TRIES):
         result = subprocess.run([sys.executable, "-m", "mpremote", "connect", port, *args],
                                 capture_output=True, text=True, timeout=timeout)
@@ -128,7 +132,7 @@ def maintenance_if_running(port: str, key_for, board: str | None = None) -> str 
         raise DeployError(str(exc)) from None
 
 
-def deploy(port: str, board: str, key_for, source: Path = FIRMWARE_DIR, log=print) -> dict:
+def deploy(port: str, board: str, key_for, source: Path = FIRMWARE_DIR, log=print, name_for=None) -> dict:
     """Install or update the firmware on the unit at `port`; a summary."""
     with tempfile.TemporaryDirectory() as tmp:
         stage = Path(tmp)
@@ -154,7 +158,23 @@ def deploy(port: str, board: str, key_for, source: Path = FIRMWARE_DIR, log=prin
         mpremote(port, "reset")
     version = _wait_for_version(port, manifest["version"])
     log(f"unit runs PumpWatch {version}: deploy verified")
+    if unit_id is not None:
+        _restore_clock(port, unit_id, key_for, name_for, log)
     return {"version": version, "copied": len(changed), "removed": len(stale), "unit_id": unit_id}
+
+
+def _restore_clock(port: str, unit_id: str, key_for, name_for, log):
+    """A board without a battery-backed clock (a Pico) loses the time at the reset that ends a deploy
+    and would sound "clock lost" until the next sync: a paired unit gets this computer's time back."""
+    key = key_for(unit_id)
+    try:
+        with UnitClient(port, key=key, key_name=name_for(unit_id) if name_for else None, timeout=5,
+                        command="deploy") as client:
+            if client.call("hello").get("time") is None and key is not None:
+                client.write("time_set", {"epoch": int(time.time()), "jump_ok": False})
+                log("the unit had lost its clock in the reset: set to this computer's")
+    except UnitError as exc:
+        log(f"the unit's clock could not be checked after the deploy ({exc}): run pumpsync status")
 
 
 def _wait_for_version(port: str, expected: str, timeout: float = 30) -> str:

@@ -93,7 +93,7 @@ def cmd_deploy(args) -> int:
         port = port_lookup.resolve(args.port)
         keystore = Keystore(args.keystore)
         summary = deploy.deploy(port, args.board, keystore.key_for, Path(args.source) if args.source else
-                                deploy.FIRMWARE_DIR)
+                                deploy.FIRMWARE_DIR, name_for=keystore.name_for)
     except (deploy.DeployError, port_lookup.PortError) as exc:
         history.record("deploy", None, "failed", board=args.board, reason=str(exc))
         history.close()
