@@ -6,6 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 EXAMPLE ?= examples/flex-night-boost.json
 MICROPYTHON_STUBS := 1.27.0.post1
+RP2_TESTS := tests/device/test_rp2_board.py
 STUBS_STAMP := .stubs/.installed-$(MICROPYTHON_STUBS)
 
 .PHONY: setup run test test-rp2 bench clean help typecheck stubs deploy hil system-tools
@@ -77,7 +78,11 @@ run: setup
 	$(VENV)/bin/pumpsync simulate $(EXAMPLE)
 
 test: setup stubs
-	$(PY) -m pytest -q -n 2 --dist loadgroup -m "not slow"
+	@# The emulated Pico's ordered tests share one deployed unit: their own process, beside the rest
+	$(PY) -m pytest -q -p no:xdist -p no:cacheprovider -m "not slow" $(RP2_TESTS) > .rp2-tests.log 2>&1 & rp2=$$!; \
+	$(PY) -m pytest -q -n 2 -m "not slow" --ignore=$(RP2_TESTS); main=$$?; \
+	wait $$rp2; rp2rc=$$?; echo "--- the emulated Pico ($(RP2_TESTS)):"; cat .rp2-tests.log; \
+	test $$main -eq 0 -a $$rp2rc -eq 0
 
 # The emulated Pico alone (tests/device/test_rp2_board.py, one deployed unit; skipped without the UF2)
 test-rp2: setup

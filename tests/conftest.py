@@ -28,21 +28,6 @@ def pytest_collection_modifyitems(config, items):
                                                     "button) or runs on CPython alone; not a hardware test"))
         elif not hardware and item.get_closest_marker("hardware_only"):
             item.add_marker(pytest.mark.skip(reason="needs a real unit (make hil PORT=...)"))
-    if config.getvalue("loadgroup"):
-        _keep_xdist_groups_together(items)
-
-
-def _keep_xdist_groups_together(items):
-    """`--dist loadgroup` sends the tests of one `xdist_group` to one worker by a "@group" suffix on
-    their node ids.  pytest-xdist 3.8 writes it to `item._nodeid`, which pytest 9 no longer reads (its
-    ids are `item._id`): without this every group is split across the workers (the emulated Pico's
-    ordered tests would deploy two Picos and run out of order)."""
-    from _pytest.nodeid import NodeId
-    for item in items:
-        names = sorted({str(m.args[0] if m.args else m.kwargs.get("name", "default"))
-                        for m in item.iter_markers("xdist_group")})
-        if names and "@" not in item.nodeid:
-            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(names)}")
 
 
 def pytest_configure(config):

@@ -242,10 +242,14 @@ class MachineHAL(HAL):
         def feed(timer):
             if wdt is not None and time.ticks_diff(until, time.ticks_ms()) > 0:
                 wdt.feed()
+                self.kept_alive()
 
         self._hold_timer = machine.Timer(-1)
         self._hold_timer.init(period=max(500, self._wdt_ms // 3), mode=machine.Timer.PERIODIC, callback=feed)
         self.stopping = True
+
+    def kept_alive(self):
+        """Called at each feed of the maintenance timer (a board may keep state over the coming reset)."""
 
     def reset(self):
         self._quiet()  # not left to the reset: the motor would run through the 100 ms below

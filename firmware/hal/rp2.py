@@ -10,6 +10,12 @@ machine.reset_cause() says WDT_RESET for a deliberate reset (mpremote's
 reset after a deploy, a restart to apply settings) as for a watchdog that
 bit.  The watchdog's REASON register tells them apart (TIMER: it bit; FORCE:
 machine.reset()), so the crash-loop count sees only real watchdog resets.
+
+The RTC does not survive any reset either, but the watchdog's SCRATCH0-2
+registers do (not a power loss, not the RUN pin): the time is kept there at
+every slice of sleep and read back at boot, so a unit reset by its watchdog
+or restarted to apply settings knows the time again (seconds late at most)
+instead of sounding "clock lost".  SCRATCH4-7 belong to the bootrom.
 """
 
 import machine
@@ -20,10 +26,55 @@ from hal.machine_hal import MachineHAL
 _WATCHDOG_REASON = const(0x40058008)
 _REASON_TIMER = const(1)
 _REASON_FORCE = const(2)
+_SCRATCH_MAGIC = const(0x4005800C)  # SCRATCH0
+_SCRATCH_EPOCH = const(0x40058010)  # SCRATCH1
+_SCRATCH_CHECK = const(0x40058014)  # SCRATCH2
+_TIME_KEPT = const(0x2A6E7C11)
+_WATCHDOG_MAX_S = const(9)  # the time between the last record and a watchdog reset, at most
+
+
+def _check_of(epoch):
+    return (epoch * 7 + 12345) & 0x3FFFFFFF
 
 
 class Rp2HAL(MachineHAL):
+    def __init__(self, *args, **kwargs):
+        MachineHAL.__init__(self, *args, **kwargs)
+        self._restore_time()
+
+    def _restore_time(self):
+        if MachineHAL.wall_time(self) is not None:
+            return
+        if machine.mem32[_SCRATCH_MAGIC] != _TIME_KEPT:
+            return
+        epoch = machine.mem32[_SCRATCH_EPOCH] & 0x7FFFFFFF
+        if machine.mem32[_SCRATCH_CHECK] & 0x3FFFFFFF != _check_of(epoch):
+            return
+        late = _WATCHDOG_MAX_S if machine.mem32[_WATCHDOG_REASON] & _REASON_TIMER else 1
+        MachineHAL.set_wall_time(self, epoch + late)
+
+    def _keep_time(self):
+        epoch = MachineHAL.wall_time(self)
+        if epoch is None:
+            machine.mem32[_SCRATCH_MAGIC] = 0  # a lost clock is not kept
+            return
+        machine.mem32[_SCRATCH_EPOCH] = epoch
+        machine.mem32[_SCRATCH_CHECK] = _check_of(epoch)
+        machine.mem32[_SCRATCH_MAGIC] = _TIME_KEPT
+
+    def set_wall_time(self, epoch):
+        MachineHAL.set_wall_time(self, epoch)
+        self._keep_time()
+
+    def kept_alive(self):
+        self._keep_time()  # in maintenance: the reset at its end finds the time fresh
+
+    def watchdog_feed(self):
+        MachineHAL.watchdog_feed(self)
+        self._keep_time()  # long work feeds without sleeping: the kept time stays seconds fresh
+
     def sleep(self, ms):
+        self._keep_time()
         if self.config.get("sleep") == "lightsleep" and not self.usb_connected():
             machine.lightsleep(ms)
         else:
