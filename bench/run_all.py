@@ -7,6 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+import board_load  # noqa: E402
 import emulator_idle  # noqa: E402
 import fixed_heap  # noqa: E402
 import forecast_speed  # noqa: E402
@@ -34,6 +35,8 @@ def main() -> int:
     power_cut_sweep.run()
     print()
     rp2_pico.run()
+    print()
+    board_load.run()
     return 0
 
 

@@ -12,6 +12,7 @@ carry unit ids only, never a patient's label; nothing is written anywhere.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import threading
 import time
@@ -74,27 +75,65 @@ def _epoch(iso) -> int | None:
         return None
 
 
-def board_rows(history: History, now: int) -> list[BoardRow]:
+class ForecastCache:
+    """The checked settings, zone and core Forecast of each settings text the board has shown, keyed by
+    the text's SHA-256: a board of a thousand units checks and forecasts only settings it has not seen
+    (a new sync), not every unit on every load.  The cached forecast's due date, reason and "appointment
+    after due" do not depend on its `as_of`; what does (volume now, the plot's "today") is `Forecast`
+    again, of the same prescription, by `current()`.  Thread-safe; forgets everything past LIMIT texts."""
+
+    LIMIT = 20000
+
+    def __init__(self):
+        self._found: dict[bytes, tuple] = {}
+        self._lock = threading.Lock()
+
+    def get(self, text: str | None, now: int) -> tuple:
+        """(prescription or None, zone, forecast or None) of a stored settings text."""
+        if not text:
+            return None, times.zone_of_settings(None, None), None
+        key = hashlib.sha256(text.encode("utf-8")).digest()
+        with self._lock:
+            found = self._found.get(key)
+        if found is None:
+            prescription, document = settings_of_text(text)
+            zone = times.zone_of_settings(prescription, document)
+            forecast = None if prescription is None else Forecast(prescription, max(now, prescription.refill_at))
+            found = (prescription, zone, forecast)
+            with self._lock:
+                if len(self._found) >= self.LIMIT:
+                    self._found.clear()
+                self._found[key] = found
+        return found
+
+
+def current(forecast: Forecast, now: int) -> Forecast:
+    """The core forecast of the same prescription as of `now` (the plot's "today")."""
+    as_of = max(now, forecast.prescription.refill_at)
+    return forecast if forecast.as_of == as_of else Forecast(forecast.prescription, as_of)
+
+
+def board_rows(history: History, now: int, cache: ForecastCache | None = None) -> list[BoardRow]:
     """Every unit with a successful sync on record, the soonest clinical due date first (units whose
-    settings this pumpsync cannot forecast last).  HistoryUnavailable when the history cannot be read."""
+    settings this pumpsync cannot forecast last).  HistoryUnavailable when the history cannot be read.
+    One query (History.latest); forecasts from `cache` when given (the board app keeps one)."""
+    cache = cache if cache is not None else ForecastCache()
     newest: dict[str, dict[tuple[str, str], dict]] = {}
     for entry in history.latest():
         newest.setdefault(entry["unit_id"], {})[(entry["kind"], entry["result"])] = entry
-    rows = [row for unit_id, records in newest.items() if (row := _row(unit_id, records, now)) is not None]
+    rows = [row for unit_id, records in newest.items() if (row := _row(unit_id, records, now, cache)) is not None]
     return sort_rows(rows, "days")
 
 
-def _row(unit_id: str, records: dict, now: int) -> BoardRow | None:
+def _row(unit_id: str, records: dict, now: int, cache: ForecastCache) -> BoardRow | None:
     sync = records.get(("sync", "ok"))
     if sync is None:
         return None
-    prescription, document = settings_of_text(sync["after"]) if sync["after"] else (None, None)
+    prescription, zone, forecast = cache.get(sync["after"], now)
     labels = [e for e in records.values() if e.get("patient_label")]
     label = sync.get("patient_label") or (max(labels, key=lambda e: e["at"])["patient_label"] if labels else None)
-    row = BoardRow(unit_id, label, times.zone_of_settings(prescription, document),
-                   last_sync_at=_epoch(sync["at"]))
-    if prescription is not None:
-        forecast = Forecast(prescription, max(now, prescription.refill_at))
+    row = BoardRow(unit_id, label, zone, last_sync_at=_epoch(sync["at"]))
+    if prescription is not None and forecast is not None:
         row.forecast = forecast
         row.refill_at = prescription.refill_at
         row.due_at = forecast.clinical_due_at
@@ -234,6 +273,7 @@ def create_app(db=None, clock=time.time):
     app = Flask("pumpsync.board")
     history = open_history(db)
     plot_lock = threading.Lock()  # matplotlib draws one figure at a time
+    forecasts = ForecastCache()
 
     def page(template, **values):
         return render_template_string(template, style=_STYLE, sorts=SORTS, columns=_COLUMNS, **values)
@@ -251,7 +291,7 @@ def create_app(db=None, clock=time.time):
 
     def rows_or_problem():
         try:
-            return board_rows(history, now()), None
+            return board_rows(history, now(), forecasts), None
         except HistoryUnavailable as exc:
             return [], str(exc)
 
@@ -290,7 +330,7 @@ def create_app(db=None, clock=time.time):
             abort(404)
         with plot_lock, tempfile.TemporaryDirectory() as folder:
             target = Path(folder) / "reservoir.png"
-            handout_plot.write_png(row.forecast, row.zone, target)
+            handout_plot.write_png(current(row.forecast, now()), row.zone, target)
             data = target.read_bytes()
         return Response(data, mimetype="image/png")
 
