@@ -80,7 +80,7 @@ run: setup
 test: setup stubs
 	@# The emulated Pico's ordered tests share one deployed unit: their own process, beside the rest
 	$(PY) -m pytest -q -p no:xdist -p no:cacheprovider -m "not slow" $(RP2_TESTS) > .rp2-tests.log 2>&1 & rp2=$$!; \
-	$(PY) -m pytest -q -n 2 -m "not slow" --ignore=$(RP2_TESTS); main=$$?; \
+	$(PY) -m pytest -q -n 2 -m "not slow" --durations=15 --ignore=$(RP2_TESTS); main=$$?; \
 	wait $$rp2; rp2rc=$$?; echo "--- the emulated Pico ($(RP2_TESTS)):"; cat .rp2-tests.log; \
 	test $$main -eq 0 -a $$rp2rc -eq 0
 
