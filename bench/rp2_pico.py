@@ -61,7 +61,7 @@ def run() -> dict:
             started = time.perf_counter()
             _check(clinic.run("deploy", "--board", "rp2", timeout=600), "pumpsync deploy")
             figures["deploy_wall_s"] = time.perf_counter() - started
-            clinic.pair()
+            clinic.pair_on_chip_time(*SLOW)
             _check(clinic.run("time", "set", "--confirm", "clock-jump", *SLOW), "pumpsync time set")
             started = time.perf_counter()
             _check(clinic.run("sync", str(settings_for_now(tmp)), "--yes", *SLOW), "pumpsync sync")

@@ -164,21 +164,8 @@ def test_an_unconfigured_unit_sounds_the_technical_alarm_as_the_patterns_say(pic
     assert_burst(tones_since(emu, since), sounds.TECHNICAL_ALARM)
 
 
-def _pair_on_emulated_time(pico):
-    """pumpsync pair; the trill; then GP14 held low for 2 s.  The trill's end is waited for in the
-    chip's own (emulated) time: on a loaded machine the emulated Pico runs slower than the wall
-    clock, and a press begun within the trill confirms nothing (as it must)."""
-    proc = subprocess.Popen([sys.executable, "-m", "pumpsync", "pair", "--port", pico.emu.port, "--keystore",
-                             str(pico.keystore), "--db", str(pico.db), *SLOW], stdout=subprocess.PIPE, text=True,
-                            env=pico.env)
-    assert "press and HOLD" in proc.stdout.readline()
-    pico.emu.advance(1.5)  # the pairing trill is over, on the unit's clock
-    pico.emu.press(2000)
-    assert proc.wait(timeout=120) == 0
-
-
 def test_pair_by_the_button_then_sync_an_example_and_read_the_status(pico, tmp_path):
-    _pair_on_emulated_time(pico)
+    pico.pair_on_chip_time(*SLOW)  # pumpsync pair; the trill; GP14 held low for 2 s
     clock = pico.run("time", "set", "--confirm", "clock-jump")
     assert clock.returncode == 0, clock.stdout + clock.stderr
     settings = settings_for_now(tmp_path)
