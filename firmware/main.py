@@ -1,7 +1,8 @@
 """PumpWatch firmware entry point: the same on every board.
 
 Before anything else is imported: Ctrl-C on the port stops being an
-interrupt and, on a board, the hardware watchdog runs.  Everything after
+interrupt and, on a board, the hardware watchdog runs.  It is one again
+only after the unit left its loop for maintenance (mpremote's REPL).  Everything after
 that is pumpwatch/entry.py (compiled to .mpy by deploy: this file stays
 source on the board, so it is kept small).
 """
@@ -17,4 +18,5 @@ except ImportError:
 
 from pumpwatch import entry  # noqa: E402
 
-entry.run(early_watchdog)
+if entry.run(early_watchdog):
+    micropython.kbd_intr(3)  # maintenance: nothing of PumpWatch runs now; the REPL is mpremote's

@@ -124,8 +124,7 @@ class EmulatorHAL(HAL):
 
     def enter_maintenance(self, ms):
         """Leave the loop for the REPL (mpremote) for `ms`; then the watchdog
-        brings the unit back to monitoring."""
-        micropython.kbd_intr(3)
+        brings the unit back to monitoring.  main.py turns Ctrl-C on after the loop."""
         emuhw.maintenance(ms)
 
     def reset(self):

@@ -239,8 +239,8 @@ class MachineHAL(HAL):
 
     def enter_maintenance(self, ms):
         """Stop the loop (main.py ends: the REPL) and keep the watchdog fed for
-        `ms` from a timer; then it resets the unit back to monitoring."""
-        micropython.kbd_intr(3)
+        `ms` from a timer; then it resets the unit back to monitoring.  Ctrl-C stays
+        off until main.py's last line: a KeyboardInterrupt in the loop is a crash."""
         self._quiet()
         until = time.ticks_add(time.ticks_ms(), ms)
         wdt = self._wdt

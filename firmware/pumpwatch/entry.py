@@ -4,8 +4,9 @@ and run it so that nothing ends in the REPL.
 Owns the crash guard: an exception in a step, or while starting, is logged,
 counted for the boot guard (bootguard.py) and ends in a reset back into
 monitoring.  Only an authenticated `maintenance` request leaves the loop
-(the HAL's run() then returns).  main.py has already disabled Ctrl-C and
-started the watchdog.
+(the HAL's run() then returns, and so does run() here).  main.py has already
+disabled Ctrl-C and started the watchdog, and turns Ctrl-C on again only
+after run() returned for maintenance.
 """
 
 
@@ -66,10 +67,12 @@ def _start(early_watchdog):
 
 
 def run(early_watchdog):
+    """Returns (True) only when the unit left its loop for maintenance."""
     board = None
     try:
         board, step = _start(early_watchdog)
         board.run(step)
+        return True
     except BaseException as exc:  # noqa: BLE001
         if board is None:
             _reset(None)

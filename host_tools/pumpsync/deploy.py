@@ -20,14 +20,17 @@ import tempfile
 import time
 from pathlib import Path
 
+import serial
+
 from pumpsync import firmware_build
-from pumpsync.client import MAINTENANCE, UnitClient, UnitError
+from pumpsync.client import MAINTENANCE, MAINTENANCE_PROMPT, UnitClient, UnitError
 from pumpsync.micropython import FIRMWARE_DIR, REPO_ROOT
 
 BOARDS_DIR = REPO_ROOT / "boards"
 BOARDS = {"esp32": "esp32-devkitc", "rp2": "pico", "pico-w": "pico-w"}
 MANIFEST = "manifest.json"
 RAW_REPL_TRIES = 4
+PROMPT_WAIT_S = 30.0  # a unit leaving its loop for maintenance shows MicroPython's prompt within this
 
 
 class DeployError(Exception):
@@ -68,8 +71,13 @@ def mpremote(port: str, *args: str, timeout: float = 120) -> subprocess.Complete
     if args and args[0] not in ("reset", "resume"):
         args = ("resume", *args)
     for attempt in range(RAW_REPL_TRIES):
-        result = subprocess.run([sys.executable, "-m", "mpremote", "connect", port, *args],
-                                capture_output=True, text=True, timeout=timeout)
+        try:
+            result = subprocess.run([sys.executable, "-m", "mpremote", "connect", port, *args],
+                                    capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # on a pty mpremote waits for the REPL without a time limit
+            raise DeployError(f"mpremote {' '.join(args[:2])} got no answer from the unit in {timeout:.0f} s: "
+                              "the copy may be incomplete; reset the board and deploy again") from None
         if result.returncode == 0:
             return result
         last = result
@@ -85,10 +93,32 @@ def mpremote(port: str, *args: str, timeout: float = 120) -> subprocess.Complete
     raise DeployError(f"mpremote {' '.join(args[:2])} failed: {detail}")
 
 
+def wait_for_prompt(port: str, timeout: float = PROMPT_WAIT_S) -> None:
+    """Wait until MicroPython's prompt answers a Ctrl-C on the port.  A unit told to enter
+    maintenance leaves its loop a moment later (seconds on a slow board): mpremote's Ctrl-C and
+    Ctrl-A sent before that are read by the loop as frame bytes, and mpremote then waits for the
+    raw REPL forever (found on the emulated Pico: the update hung)."""
+    deadline = time.monotonic() + timeout
+    try:
+        with serial.Serial(port, 115200, timeout=0.3, exclusive=True) as link:
+            while time.monotonic() < deadline:
+                link.write(b"\r\x03")
+                seen = b""
+                answer_by = time.monotonic() + 1.0
+                while time.monotonic() < answer_by:
+                    seen += link.read(256)
+                    if MAINTENANCE_PROMPT in seen:
+                        return
+    except (serial.SerialException, OSError) as exc:
+        raise DeployError(f"cannot open {port} to reach the unit's prompt ({exc}): nothing was copied") from None
+    raise DeployError(f"the unit did not show MicroPython's prompt within {timeout:.0f} s of entering maintenance: "
+                      "nothing was copied; reset the board and deploy again")
+
+
 def _unit_manifest(port: str) -> dict:
     code = ("import json\ntry:\n print(json.dumps(json.load(open('%s'))))\nexcept OSError:\n print('{}')"
             % MANIFEST)
-    out = mpremote(port, "exec", code).stdout.strip().splitlines()
+    out = mpremote(port, "exec", code, timeout=60).stdout.strip().splitlines()
     try:
         return json.loads(out[-1]) if out else {}
     except ValueError:
@@ -140,6 +170,7 @@ def deploy(port: str, board: str, key_for, source: Path = FIRMWARE_DIR, log=prin
         log(f"built firmware {manifest['version']} for {board}: {len(manifest['files'])} files (.mpy)")
         unit_id = maintenance_if_running(port, key_for, board)
         log("unit in maintenance" if unit_id else "no PumpWatch answering: installing onto MicroPython")
+        wait_for_prompt(port)
         old = _unit_manifest(port).get("files", {})
         changed = [name for name, digest in manifest["files"].items() if old.get(name) != digest]
         stale = [name for name in old if name not in manifest["files"]]

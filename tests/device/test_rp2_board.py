@@ -199,18 +199,21 @@ def test_pair_by_the_button_then_sync_an_example_and_read_the_status(pico, tmp_p
     FIGURES["free_heap_synced_bytes"] = unit_status(pico)["mem_free"]
 
 
-@pytest.mark.slow  # open bug (issue 13): mpremote's first exec onto a unit in maintenance stalls at times
 def test_a_deploy_onto_a_running_paired_unit_updates_it_and_keeps_its_settings(pico):
     """The technician's update: pumpsync puts the unit in maintenance, mpremote reads the manifest and
     copies, the unit restarts.  mpremote's own soft reset would stop the maintenance timer that feeds
-    the watchdog, and the chip would reset under the copy (found here: the update hung)."""
+    the watchdog, and the chip would reset under the copy; and mpremote's Ctrl-C, sent while the unit
+    was still leaving its loop, was a crash and a reset (both found here: the update hung)."""
     before = unit_status(pico)
     update = pico.run("deploy", "--board", "rp2", timeout=600)
-    assert update.returncode == 0, update.stdout + update.stderr
+    assert update.returncode == 0, (update.stdout + update.stderr, pico.emu.serial_output()[-3000:],
+                                    pico.emu.stats())
     assert "unit in maintenance" in update.stdout and "deploy verified" in update.stdout
     after = unit_status(pico)
     assert after["unit_id"] == before["unit_id"] and after["refill_due_at"] == before["refill_due_at"]
     assert pico.run("status", *SLOW).returncode == 0  # still paired with this computer
+    log = pico.run("log", "--json", *SLOW)
+    assert log.returncode == 0 and '"crash"' not in log.stdout, log.stdout[-2000:]  # left its loop cleanly
     # the Pico has no battery-backed clock: the deploy's reset would lose it (SCRATCH keeps it; else
     # pumpsync sets it back)
     assert after["clock_known"], after
