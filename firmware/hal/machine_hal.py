@@ -154,13 +154,18 @@ class MachineHAL(HAL):
             events = self._pending_events()
             if events:
                 return events
+            if self._wdt is not None:
+                self._wdt.feed()
+            self.before_sleep()  # its work is not added to the sleep: `left` is read after it
             left = 3600000 if deadline is None else time.ticks_diff(deadline, time.ticks_ms())
             if left <= 0:
                 return EVENT_TIMEOUT
             if self._wdt is not None:
-                self._wdt.feed()
                 left = min(left, self._wdt_ms // 2)
             self.sleep(left)
+
+    def before_sleep(self):
+        """Each board's work before a slice of sleep (the RP2040 keeps its time)."""
 
     def _pending_events(self):
         events = 0

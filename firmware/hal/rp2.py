@@ -16,6 +16,12 @@ registers do (not a power loss, not the RUN pin): the time is kept there at
 every slice of sleep and read back at boot, so a unit reset by its watchdog
 or restarted to apply settings knows the time again (seconds late at most)
 instead of sounding "clock lost".  SCRATCH4-7 belong to the bootrom.
+
+The PWM slice's new frequency and duty take effect only when its counter
+next wraps, so a note set through machine.PWM started up to one period of
+its tone late (3.8 ms at C4, measured on the emulated Pico's GP15) and ended
+up to one period late.  buzzer() restarts the slice's period at each change:
+the note starts and stops within microseconds of the step that asks for it.
 """
 
 import machine
@@ -31,6 +37,11 @@ _SCRATCH_EPOCH = const(0x40058010)  # SCRATCH1
 _SCRATCH_CHECK = const(0x40058014)  # SCRATCH2
 _TIME_KEPT = const(0x2A6E7C11)
 _WATCHDOG_MAX_S = const(9)  # the time between the last record and a watchdog reset, at most
+_PWM_BASE = const(0x40050000)  # slice n's CSR at _PWM_BASE + 0x14 n; then DIV, CTR, CC, TOP
+_PWM_SLICE_BYTES = const(0x14)
+_PWM_CTR = const(0x08)
+_PWM_TOP = const(0x10)
+_PWM_ENABLE = const(1)
 
 
 def _check_of(epoch):
@@ -40,7 +51,19 @@ def _check_of(epoch):
 class Rp2HAL(MachineHAL):
     def __init__(self, *args, **kwargs):
         MachineHAL.__init__(self, *args, **kwargs)
+        self._buzzer_csr = _PWM_BASE + _PWM_SLICE_BYTES * ((self.config["buzzer_pin"] >> 1) & 7)
         self._restore_time()
+
+    def buzzer(self, freq_hz, loud=False):
+        """The note (or the silence) from now, not from the slice's next wrap: with the slice
+        stopped the new settings are written, and its counter is put at the wrap value, so it
+        wraps on its next count and applies them then."""
+        csr = self._buzzer_csr
+        enabled = machine.mem32[csr] | _PWM_ENABLE
+        machine.mem32[csr] = enabled & ~_PWM_ENABLE
+        MachineHAL.buzzer(self, freq_hz, loud)
+        machine.mem32[csr + _PWM_CTR] = machine.mem32[csr + _PWM_TOP]
+        machine.mem32[csr] = enabled
 
     def _restore_time(self):
         if MachineHAL.wall_time(self) is not None:
@@ -73,8 +96,10 @@ class Rp2HAL(MachineHAL):
         MachineHAL.watchdog_feed(self)
         self._keep_time()  # long work feeds without sleeping: the kept time stays seconds fresh
 
-    def sleep(self, ms):
+    def before_sleep(self):
         self._keep_time()
+
+    def sleep(self, ms):
         if self.config.get("sleep") == "lightsleep" and not self.usb_connected():
             machine.lightsleep(ms)
         else:

@@ -114,7 +114,11 @@ class Unit(UnitFiles):
             wake_in = _sooner(wake_in, self.service.next_deadline_ms())
         if more:
             wake_in = 0  # frames are still queued: handle them in the next step
-        return _sooner(wake_in, HEARTBEAT_MS)
+        wake_in = _sooner(wake_in, HEARTBEAT_MS)
+        # wake_in counts from the instant _evaluate read the ticks: this step's work since then
+        # (driving the buzzer, the port's deadlines) would otherwise hold the next note up
+        spent = self.hal.ticks_diff(self.hal.ticks_ms(), self._ticks)
+        return wake_in - spent if wake_in > spent else 0
 
     def _tick(self):
         now = self.hal.ticks_ms()

@@ -337,18 +337,33 @@ class Rp2Emulator:
                     current["duties"].append(duty)
             else:
                 current = {"start": t0, "last": t1, "period": period, "periods": [period],
-                           "duties": [] if duty is None else [duty]}
+                           "duties": [] if duty is None else [duty], "last_index": i1}
                 tones.append(current)
+                continue
+            current["last_index"] = i1
         result = []
         for tone in tones:
             if len(tone["periods"]) < 2:
                 continue  # one rising edge to the next across a silence: not a tone
             mean = sum(tone["periods"]) / len(tone["periods"])
-            # the tone lasts until the end of the cycle that began at its last rising edge
-            result.append({"start_ms": tone["start"] / 1000, "end_ms": (tone["last"] + mean) / 1000,
-                           "freq_hz": 1e6 / mean, "periods": len(tone["periods"]),
-                           "duty": sum(tone["duties"]) / len(tone["duties"]) if tone["duties"] else None})
+            duty = sum(tone["duties"]) / len(tone["duties"]) if tone["duties"] else None
+            result.append({"start_ms": tone["start"] / 1000, "end_ms": self._tone_end(levels, tone, mean, duty) / 1000,
+                           "freq_hz": 1e6 / mean, "periods": len(tone["periods"]), "duty": duty})
         return result
+
+    @staticmethod
+    def _tone_end(levels, tone, period, duty):
+        """When the tone stopped (us).  The board HAL stops the slice at once (hal/rp2.py): cut
+        while the pin was high, the pin falls then, early; cut while it was low, the pin shows
+        only that the stop came between its last fall and the rise that did not come: the middle,
+        within (1 - duty) / 2 of a period (1.5 ms at C4 and 25 %)."""
+        last_rise = tone["last"]
+        fall = next((t for t, v in levels[tone["last_index"] + 1:] if v == 0), None)
+        if fall is None or duty is None:
+            return last_rise + period
+        if fall - last_rise < 0.9 * duty * period:
+            return fall
+        return (fall + last_rise + period) / 2
 
     def buzzer_log(self) -> list[tuple[int, int]]:
         """[(emulated ms, Hz)] at every change, 0 Hz = silent (the other backends' shape)."""

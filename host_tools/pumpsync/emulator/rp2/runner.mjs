@@ -158,7 +158,12 @@ function execute() {
 }
 
 // ---- host -> device serial ----
-process.stdin.on('data', (chunk) => { stats.bytes_from_host += chunk.length; cdc.send(chunk); wake(); });
+process.stdin.on('data', (chunk) => {
+  stats.bytes_from_host += chunk.length;
+  event('host_bytes', { n: chunk.length }); // when each arrives in emulated time: a late note's cause
+  cdc.send(chunk);
+  wake();
+});
 process.stdin.on('end', () => shutdown(0));
 
 // ---- the control channel ----
