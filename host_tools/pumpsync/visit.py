@@ -18,8 +18,8 @@ from pumpwatch import protocol, records
 from pumpwatch import settings as core_settings
 from pumpwatch.forecast import Forecast
 
-from pumpsync import report, settings_file, sync_checks, times, unit_clock
-from pumpsync.client import UnitError
+from pumpsync import FIRMWARE_VERSION, report, settings_file, sync_checks, times, unit_clock
+from pumpsync.client import UnitError, printable
 from pumpsync.session import Cancelled, CommandFailed, Session, ask, print_json
 
 EXIT_FLAGGED = 3  # the refill check flagged a discrepancy: scripts must notice
@@ -176,6 +176,15 @@ def times_iso(epoch):
     return timecalc.format_iso(int(epoch)) if times.is_instant(epoch) else None
 
 
+def _older_firmware_advice(session: Session) -> str:
+    """A unit on other firmware than this pumpsync's may not know a field the file uses."""
+    theirs = printable(str(session.hello.get("firmware")))[:40]
+    if theirs == FIRMWARE_VERSION:
+        return ""
+    return (f" (the unit runs firmware {theirs}, this pumpsync {FIRMWARE_VERSION}: update the unit with "
+            "pumpsync deploy, then sync again)")
+
+
 def _write_settings(session: Session, before_text, text: str):
     try:
         session.client.put_settings(text)
@@ -185,7 +194,7 @@ def _write_settings(session: Session, before_text, text: str):
             session.history.record("sync", session.unit_id, "failed", before_text, text, reason=str(exc),
                                    fields=exc.fields)
             raise CommandFailed(f"the unit refused the settings: {exc} {fields}; the old settings stay in "
-                                "force".strip()) from None
+                                f"force{_older_firmware_advice(session)}") from None
         if exc.settings_unchanged:
             session.history.record("sync", session.unit_id, "failed", before_text, text, reason=str(exc))
             raise CommandFailed(f"the unit stopped answering during the settings write ({exc}); nothing was "
