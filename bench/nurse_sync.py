@@ -95,10 +95,19 @@ def _fuzz_throughput(emu, client, count=20000):
         frame[rng.randrange(4, len(frame) - 1)] = rng.getrandbits(8)
         frames.append(bytes(frame).replace(b"\n", b"") + b"\n")
     started = time.perf_counter()
+    answered, last = 0, started
     for start in range(0, count, 60):
         client.send_raw(b"".join(frames[start:start + 60]))
-        client.read_frames(2, idle=0.02)
-    return count / (time.perf_counter() - started)
+        replies = client.read_frames(2, idle=0.02)
+        answered += len(replies)
+        last = time.perf_counter() if replies else last
+    while True:  # the unit may still be answering a backlog: the next request must not meet it
+        replies = client.read_frames(30, idle=1.0)
+        if not replies:
+            break
+        answered += len(replies)
+        last = time.perf_counter()
+    return answered / (last - started)
 
 
 def run() -> dict:
@@ -124,5 +133,6 @@ def run() -> dict:
     print(f"  mpremote way          {theirs:7.3f} s   {theirs_wire:8d} bytes on the wire   "
           f"(maintenance mode; exec, fs cp, one mpremote run each)")
     print(f"  ratio                 {ratio:7.1f}x faster   (goal >= 5x: {'met' if ratio >= 5 else 'MISSED'})")
-    print(f"  fuzzed frames         {frames_per_s:7.0f} frames/s through the port (mutated frames, each answered)")
+    print(f"  fuzzed frames         {frames_per_s:7.0f} frames/s through the port (mutated frames: the replies "
+          "received, until the port fell quiet)")
     return {"sync_s": ours, "mpremote_s": theirs, "ratio": ratio, "frames_per_s": frames_per_s}
