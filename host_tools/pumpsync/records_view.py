@@ -95,5 +95,17 @@ def _detail_words(detail, zone: times.Zone) -> str:
             value = zone.local_seconds(value)
         elif isinstance(value, list) and all(not isinstance(v, (dict, list)) for v in value):
             value = ", ".join(str(v) for v in value)
+        elif isinstance(value, list) and all(isinstance(v, dict) for v in value):
+            value = "; ".join(_event_words(v, zone) for v in value)
         words.append(f"{key}={value}")
     return ", ".join(words)
+
+
+def _event_words(event: dict, zone: times.Zone) -> str:
+    """One of the unit's log records kept in a history record (a fault, a crash) in words:
+    'storage_corrupt at 2027-01-05 13:00 ...', its other fields in brackets."""
+    name = str(event.get("c") or event.get("e") or "event")
+    rest = ", ".join(f"{k}={v}" for k, v in event.items() if k not in ("t", "e", "c"))
+    when = event.get("t")
+    at = f" at {zone.local_seconds(when)}" if times.is_instant(when) and when > 10**8 else ""
+    return f"{name}{f' ({rest})' if rest else ''}{at}"
