@@ -107,5 +107,6 @@ def _event_words(event: dict, zone: times.Zone) -> str:
     name = str(event.get("c") or event.get("e") or "event")
     rest = ", ".join(f"{k}={v}" for k, v in event.items() if k not in ("t", "e", "c"))
     when = event.get("t")
-    at = f" at {zone.local_seconds(when)}" if times.is_instant(when) and when > 10**8 else ""
+    instant = isinstance(when, (int, float)) and times.is_instant(when) and when > 10**8
+    at = f" at {zone.local_seconds(when)}" if instant else ""
     return f"{name}{f' ({rest})' if rest else ''}{at}"
