@@ -91,7 +91,7 @@ def _detail_words(detail, zone: times.Zone) -> str:
             continue
         if key.endswith("_at") and isinstance(value, str) and _epoch(value) is not None:
             value = zone.local(_epoch(value), value)
-        elif key in _EPOCH_FIELDS and isinstance(value, (int, float)) and times.is_instant(value) and value > 10**8:
+        elif key in _EPOCH_FIELDS and _is_epoch(value):
             value = zone.local_seconds(value)
         elif isinstance(value, list) and all(not isinstance(v, (dict, list)) for v in value):
             value = ", ".join(str(v) for v in value)
@@ -107,6 +107,10 @@ def _event_words(event: dict, zone: times.Zone) -> str:
     name = str(event.get("c") or event.get("e") or "event")
     rest = ", ".join(f"{k}={v}" for k, v in event.items() if k not in ("t", "e", "c"))
     when = event.get("t")
-    instant = isinstance(when, (int, float)) and times.is_instant(when) and when > 10**8
-    at = f" at {zone.local_seconds(when)}" if instant else ""
+    at = f" at {zone.local_seconds(when)}" if _is_epoch(when) else ""
     return f"{name}{f' ({rest})' if rest else ''}{at}"
+
+
+def _is_epoch(value) -> bool:
+    """Seconds since 1970 of a real instant (not a count, not an uptime in seconds)."""
+    return isinstance(value, (int, float)) and times.is_instant(value) and value > 10**8
