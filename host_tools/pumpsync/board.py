@@ -160,7 +160,10 @@ def _row(unit_id: str, records: dict, now: int, cache: ForecastCache) -> BoardRo
                              + ")")
     clock = records.get(("time_set", "ok"))
     if clock is not None and isinstance(clock["detail"], dict):
-        was, at = clock["detail"].get("was"), _epoch(clock["at"])
+        # Against the instant the clock was set to; older records only have the record's own time.
+        set_to = clock["detail"].get("time")
+        was = clock["detail"].get("was")
+        at = set_to if isinstance(set_to, (int, float)) and times.is_instant(set_to) else _epoch(clock["at"])
         if was is None and "was" in clock["detail"]:
             row.flags.append("unit clock had lost the time")
         elif isinstance(was, (int, float)) and times.is_instant(was) and at is not None \

@@ -79,7 +79,8 @@ def cmd_time_set(args) -> int:
         jump_ok = check_before_writing(session, host_now, getattr(args, "confirm", None), False, "time_set",
                                        settings.refill_at if settings is not None else None)
         result = set_clock(session, host_now, jump_ok)
-        session.history.record("time_set", session.unit_id, "ok", was=result["was"], jump_ok=jump_ok)
+        session.history.record("time_set", session.unit_id, "ok", was=result["was"], time=result["time"],
+                               jump_ok=jump_ok)
         zone = session.zone()
     finally:
         session.close()

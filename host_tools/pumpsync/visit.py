@@ -108,7 +108,8 @@ def _sync(session: Session, args, loaded, text: str, clock) -> int:
         result = unit_clock.set_clock(session, int(clock()), jump_ok)
         was = ("unknown (it had lost the time)" if result["was"] is None
                else unit_clock.drift_words(result["was"] - result["time"]))
-        session.history.record("time_set", session.unit_id, "ok", was=result["was"], jump_ok=jump_ok)
+        session.history.record("time_set", session.unit_id, "ok", was=result["was"], time=result["time"],
+                               jump_ok=jump_ok)
         print(f"The unit's clock was {was}: set to this computer's.")
     confirmed = tuple(args.confirm or ()) + tuple(loaded.prescription.confirmed)
     _printout_check(session, loaded, text, confirmed)

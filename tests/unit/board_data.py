@@ -47,6 +47,7 @@ def fill(history: History, at: dict | None = None) -> dict[str, str]:
     history.record("log_download", "a1b2c3d4e5f6", "ok", events=31,
                    faults=[{"t": NOW - 5 * 86400, "e": "fault", "c": "storage_corrupt"}])
     history.record("log_download", "0badc0ffee01", "ok", events=3, faults=[])
-    history.record("time_set", "77aa00bb11cc", "ok", was=int(time.time()) + 25 * 60, jump_ok=False)  # 25 min ahead
+    set_to = int(time.time())
+    history.record("time_set", "77aa00bb11cc", "ok", was=set_to + 25 * 60, time=set_to, jump_ok=False)  # 25 min ahead
     history.record("sync", "never00synced", "refused", None, None, reason="no programmer printout")
     return {unit_id: label for unit_id, (_, label, _) in UNITS.items()}

@@ -8,6 +8,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -124,3 +125,16 @@ def test_a_bad_listen_address_or_a_taken_port_is_one_sentence(tmp_path):
     assert result.returncode == 1 and "cannot serve there" in result.stderr and "Traceback" not in result.stderr
     result = _run("--db", str(tmp_path / "no-such-folder" / "h.sqlite"))
     assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_the_drift_flag_is_the_unit_clock_against_the_time_it_was_set_to_not_the_record_instant(tmp_path):
+    """A slow history write (a busy clinic server) after the clock was set must not change the
+    drift the board reports: CI saw "24 min ahead" for a unit 25 min ahead when a second ticked
+    over between the clock set and the record."""
+    history = History(str(tmp_path / "history.sqlite"))
+    board_data.fill(history)
+    set_to = int(time.time()) - 3  # the unit was set 3 s before this record is written
+    history.record("time_set", "77aa00bb11cc", "ok", was=set_to + 25 * 60, time=set_to, jump_ok=False)
+    rows = {r.unit_id: r for r in board.board_rows(history, board_data.NOW)}
+    assert [f for f in rows["77aa00bb11cc"].flags if "drift" in f] == ["unit clock drift 25 min ahead"]
+    history.close()
