@@ -12,194 +12,21 @@ carry unit ids only, never a patient's label; nothing is written anywhere.
 
 from __future__ import annotations
 
-import hashlib
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from pumpwatch import timecalc
-from pumpwatch.forecast import Forecast
-
 from pumpsync import times
+from pumpsync.due_list import BoardRow, ForecastCache, board_rows, current, epoch_of, sort_rows
 from pumpsync.history import History, HistoryUnavailable
-from pumpsync.session import CommandFailed, open_history, settings_of_text
+from pumpsync.session import CommandFailed, open_history
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
-DAY = 86400
-DRIFT_FLAG_S = 60  # as pumpsync status: a unit clock more than a minute off
-OVERRIDES = ("programmer-mismatch", "no-printout")
 SORTS = {  # ?sort= on the board: a column, never a patient's data
     "days": "days left", "label": "patient", "unit": "unit id", "appointment": "next appointment",
     "sync": "last sync",
 }
-
-
-@dataclass
-class BoardRow:
-    unit_id: str
-    label: str | None
-    zone: times.Zone
-    refill_at: int | None = None
-    due_at: int | None = None
-    due_reason: str | None = None
-    days_left: float | None = None
-    appointment_at: int | None = None
-    appointment_after_due: bool = False
-    last_sync_at: int | None = None
-    last_log_at: int | None = None
-    flags: list[str] = field(default_factory=list)
-    forecast: Forecast | None = None
-
-    @property
-    def overdue(self) -> bool:
-        return self.days_left is not None and self.days_left < 0
-
-    def local(self, utc) -> str:
-        return self.zone.local(utc, "—")
-
-    @property
-    def days_text(self) -> str:
-        if self.days_left is None:
-            return "—"
-        if self.days_left < 0:
-            return f"overdue {-self.days_left:.1f} d"
-        return f"{self.days_left:.1f} d"
-
-
-def _epoch(iso) -> int | None:
-    try:
-        return timecalc.parse_iso(iso) if isinstance(iso, str) else None
-    except (TypeError, ValueError):
-        return None
-
-
-class ForecastCache:
-    """The checked settings, zone and core Forecast of each settings text the board has shown, keyed by
-    the text's SHA-256: a board of a thousand units checks and forecasts only settings it has not seen
-    (a new sync), not every unit on every load.  The cached forecast's due date, reason and "appointment
-    after due" do not depend on its `as_of`; what does (volume now, the plot's "today") is `Forecast`
-    again, of the same prescription, by `current()`.  Thread-safe; forgets everything past LIMIT texts."""
-
-    LIMIT = 20000
-
-    def __init__(self):
-        self._found: dict[bytes, tuple] = {}
-        self._lock = threading.Lock()
-
-    def get(self, text: str | None, now: int) -> tuple:
-        """(prescription or None, zone, forecast or None) of a stored settings text."""
-        if not text:
-            return None, times.zone_of_settings(None, None), None
-        key = hashlib.sha256(text.encode("utf-8")).digest()
-        with self._lock:
-            found = self._found.get(key)
-        if found is None:
-            prescription, document = settings_of_text(text)
-            zone = times.zone_of_settings(prescription, document)
-            forecast = None if prescription is None else Forecast(prescription, max(now, prescription.refill_at))
-            found = (prescription, zone, forecast)
-            with self._lock:
-                if len(self._found) >= self.LIMIT:
-                    self._found.clear()
-                self._found[key] = found
-        return found
-
-
-def current(forecast: Forecast, now: int) -> Forecast:
-    """The core forecast of the same prescription as of `now` (the plot's "today")."""
-    as_of = max(now, forecast.prescription.refill_at)
-    return forecast if forecast.as_of == as_of else Forecast(forecast.prescription, as_of)
-
-
-def board_rows(history: History, now: int, cache: ForecastCache | None = None) -> list[BoardRow]:
-    """Every unit with a successful sync on record, the soonest clinical due date first (units whose
-    settings this pumpsync cannot forecast last).  HistoryUnavailable when the history cannot be read.
-    One query (History.latest); forecasts from `cache` when given (the board app keeps one)."""
-    cache = cache if cache is not None else ForecastCache()
-    newest: dict[str, dict[tuple[str, str], dict]] = {}
-    for entry in history.latest():
-        newest.setdefault(entry["unit_id"], {})[(entry["kind"], entry["result"])] = entry
-    rows = [row for unit_id, records in newest.items() if (row := _row(unit_id, records, now, cache)) is not None]
-    return sort_rows(rows, "days")
-
-
-def _row(unit_id: str, records: dict, now: int, cache: ForecastCache) -> BoardRow | None:
-    sync = records.get(("sync", "ok"))
-    if sync is None:
-        return None
-    prescription, zone, forecast = cache.get(sync["after"], now)
-    labels = [e for e in records.values() if e.get("patient_label")]
-    label = sync.get("patient_label") or (max(labels, key=lambda e: e["at"])["patient_label"] if labels else None)
-    row = BoardRow(unit_id, label, zone, last_sync_at=_epoch(sync["at"]))
-    if prescription is not None and forecast is not None:
-        row.forecast = forecast
-        row.refill_at = prescription.refill_at
-        row.due_at = forecast.clinical_due_at
-        row.due_reason = forecast.refill_due_reason
-        row.days_left = round((forecast.clinical_due_at - now) / DAY, 1)
-        row.appointment_at = prescription.next_appointment
-        row.appointment_after_due = bool(forecast.appointment_after_due) if prescription.next_appointment else False
-    else:
-        row.flags.append("settings not readable by this pumpsync: no forecast")
-    log = records.get(("log_download", "ok"))
-    row.last_log_at = _epoch(log["at"]) if log else None
-    detail = sync["detail"] if isinstance(sync["detail"], dict) else {}
-    overridden = [c for c in detail.get("confirmed") or () if c in OVERRIDES]
-    if overridden:
-        row.flags.append("programmer cross-check overridden (" + ", ".join(overridden) + ")")
-    refills = [e for key, e in records.items() if key[0] == "refill" and key[1] in ("ok", "flagged")]
-    if refills and max(refills, key=lambda e: e["at"])["result"] == "flagged":
-        row.flags.append("refill reconciliation flagged")
-    if log:
-        faults = _faults(log["detail"])
-        if faults:
-            row.flags.append(f"unit faults in last log ({len(faults)}: "
-                             + ", ".join(sorted({str(f.get('c') or f.get('what') or f.get('e')) for f in faults}))
-                             + ")")
-    clock = records.get(("time_set", "ok"))
-    if clock is not None and isinstance(clock["detail"], dict):
-        # Against the instant the clock was set to; older records only have the record's own time.
-        set_to = clock["detail"].get("time")
-        was = clock["detail"].get("was")
-        at = set_to if isinstance(set_to, (int, float)) and times.is_instant(set_to) else _epoch(clock["at"])
-        if was is None and "was" in clock["detail"]:
-            row.flags.append("unit clock had lost the time")
-        elif isinstance(was, (int, float)) and times.is_instant(was) and at is not None \
-                and abs(was - at) > DRIFT_FLAG_S:
-            row.flags.append(f"unit clock drift {_drift_words(was - at)}")
-    return row
-
-
-def _faults(detail) -> list[dict]:
-    if not isinstance(detail, dict):
-        return []
-    if isinstance(detail.get("faults"), list):
-        return [f for f in detail["faults"] if isinstance(f, dict)]
-    entries = detail.get("entries")
-    return [e for e in entries if isinstance(e, dict) and e.get("e") in ("fault", "crash")] \
-        if isinstance(entries, list) else []
-
-
-def _drift_words(seconds: float) -> str:
-    ahead = "ahead" if seconds > 0 else "behind"
-    seconds = abs(int(seconds))
-    if seconds >= 3600:
-        return f"{seconds / 3600:.1f} h {ahead}"
-    return f"{seconds // 60} min {ahead}" if seconds >= 60 else f"{seconds} s {ahead}"
-
-
-def sort_rows(rows: list[BoardRow], sort: str) -> list[BoardRow]:
-    far = float("inf")
-    keys = {
-        "days": lambda r: (r.days_left if r.days_left is not None else far, r.unit_id),
-        "label": lambda r: ((r.label or "").casefold(), r.unit_id),
-        "unit": lambda r: r.unit_id,
-        "appointment": lambda r: (r.appointment_at if r.appointment_at is not None else far, r.unit_id),
-        "sync": lambda r: (-(r.last_sync_at or 0), r.unit_id),
-    }
-    return sorted(rows, key=keys.get(sort, keys["days"]))
 
 
 # --- the page ---------------------------------------------------------------------------------------
@@ -213,6 +40,7 @@ th a { color: inherit; } th.sorted { background: #e8eef7; }
 tr.overdue td { background: #fde2e1; } tr.overdue td.days { color: #b00020; font-weight: bold; }
 tr.late td { background: #fff3cd; } td.appt-late { color: #8a5300; font-weight: bold; }
 tr.overdue.late td { background: #fde2e1; }
+tr.empty td { background: #f8b4b0; } tr.empty td.days { color: #7a0010; }
 .flag { display: inline-block; background: #b00020; color: #fff; border-radius: 3px; padding: 0 .35em;
         margin: 0 .2em .2em 0; font-size: .85em; }
 a.unit { font-family: ui-monospace, monospace; }
@@ -222,14 +50,14 @@ a.unit { font-family: ui-monospace, monospace; }
 _BOARD = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Refill board</title>
 <style>{{ style }}</style></head><body>
 <h1>Refill board</h1>
-<div class="meta">{{ rows|length }} unit{{ '' if rows|length == 1 else 's' }} synced · as of {{ now_text }} ·
+<div class="meta">{% if problem %}history unreadable{% else %}{{ rows|length }} unit{{ '' if rows|length == 1 else 's' }} synced{% endif %} · as of {{ now_text }} ·
 sorted by {{ sorts[sort] }} · <span class="legend"><span style="background:#fde2e1">overdue</span>
 <span style="background:#fff3cd">appointment after the due date</span></span></div>
 {% if problem %}<p class="flag">The history cannot be read: {{ problem }}</p>{% endif %}
 <table id="board"><thead><tr>
 {% for key, title in columns %}<th{% if key == sort %} class="sorted"{% endif %}>{% if key in sorts %}<a href="/?sort={{ key }}" id="sort-{{ key }}">{{ title }}</a>{% else %}{{ title }}{% endif %}</th>{% endfor %}
 </tr></thead><tbody>
-{% for r in rows %}<tr class="{{ 'overdue' if r.overdue }} {{ 'late' if r.appointment_after_due }}" data-unit="{{ r.unit_id }}">
+{% for r in rows %}<tr class="{{ 'overdue' if r.overdue }} {{ 'late' if r.appointment_after_due }}{{ ' empty' if r.empty }}" data-unit="{{ r.unit_id }}">
 <td class="label"><a href="/unit/{{ r.unit_id }}">{{ r.label or '(no label)' }}</a></td>
 <td><a class="unit" href="/unit/{{ r.unit_id }}">{{ r.unit_id }}</a></td>
 <td>{{ r.local(r.refill_at) }}</td>
@@ -239,7 +67,7 @@ sorted by {{ sorts[sort] }} · <span class="legend"><span style="background:#fde
 <td>{{ r.local(r.last_sync_at) }}</td>
 <td>{{ r.local(r.last_log_at) if r.last_log_at else 'never' }}</td>
 <td>{% for f in r.flags %}<span class="flag">{{ f }}</span>{% endfor %}</td>
-</tr>{% else %}<tr><td colspan="9">No unit has been synced into this history yet.</td></tr>{% endfor %}
+</tr>{% else %}{% if not problem %}<tr><td colspan="9">No unit has been synced into this history yet.</td></tr>{% endif %}{% endfor %}
 </tbody></table></body></html>"""
 
 _UNIT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Unit {{ row.unit_id }}</title>
@@ -262,19 +90,33 @@ _UNIT = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Uni
 {% for e in entries %}<tr><td>{{ e.when }}</td><td>{{ e.kind }}</td><td>{{ e.result }}</td><td>{{ e.words }}</td></tr>{% endfor %}
 </tbody></table></body></html>"""
 
+_UNREADABLE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>History unreadable</title>
+<style>{{ style }}</style></head><body><p><a href="/">← refill board</a></p>
+<p class="flag">The history cannot be read: {{ problem }}</p><p>This page shows again once it can be read.</p>
+</body></html>"""
+
+_OTHER_NAME = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Not this board's name</title>
+<style>{{ style }}</style></head><body><p>This board answers to this computer's addresses and names only.
+If the clinic opens it by another name, start it with <code>pumpsync board --hostname NAME</code>.</p>
+</body></html>"""
+
 _COLUMNS = [("label", "patient"), ("unit", "unit id"), ("refill", "refilled"), ("due", "clinical due date"),
             ("days", "days left"), ("appointment", "next appointment"), ("sync", "last sync"),
             ("log", "last log download"), ("flags", "flags")]
 
 
-def create_app(db=None, clock=time.time):
-    """The board's Flask app on the history `db` (a path, a URL, or None: PUMPSYNC_DB / the default)."""
+def create_app(db=None, clock=time.time, hostnames=()):
+    """The board's Flask app on the history `db` (a path, a URL, or None: PUMPSYNC_DB / the default).
+    It answers to addresses, this computer's names and `hostnames` only (see `answers_to`)."""
     from flask import Flask, Response, abort, render_template_string, request
 
     from pumpsync import records_view
 
     app = Flask("pumpsync.board")
-    history = open_history(db)
+    history = open_history(db, read_only=True)
+    if history.problem:  # unusable from the start: say so where it was started, not on an empty board
+        history.close()
+        raise CommandFailed(f"the history cannot be read: {history.problem}")
     plot_lock = threading.Lock()  # matplotlib draws one figure at a time
     forecasts = ForecastCache()
 
@@ -283,6 +125,13 @@ def create_app(db=None, clock=time.time):
 
     def now() -> int:
         return int(clock())
+
+    names = known_names(hostnames)
+
+    @app.before_request
+    def _only_its_own_names():
+        if not answers_to(request.host, names):
+            return page(_OTHER_NAME), 421
 
     @app.after_request
     def _headers(response):
@@ -307,7 +156,9 @@ def create_app(db=None, clock=time.time):
         return page(_BOARD, rows=sort_rows(rows, sort), sort=sort, problem=problem, now_text=computer.local(now()))
 
     def unit_row(unit_id: str) -> BoardRow:
-        rows, _ = rows_or_problem()
+        rows, problem = rows_or_problem()
+        if problem is not None:  # not "no such unit": the history could not say
+            abort(Response(page(_UNREADABLE, problem=problem), status=503, mimetype="text/html"))
         for row in rows:
             if row.unit_id == unit_id:
                 return row
@@ -320,7 +171,7 @@ def create_app(db=None, clock=time.time):
             entries = history.entries(unit_id)
         except HistoryUnavailable:
             entries = []
-        shown = [{"when": row.zone.local_seconds(_epoch(e["at"]), e["at"]), "kind": e["kind"], "result": e["result"],
+        shown = [{"when": row.zone.local_seconds(epoch_of(e["at"]), e["at"]), "kind": e["kind"], "result": e["result"],
                   "words": records_view._detail_words(e["detail"], row.zone)} for e in reversed(entries)]
         return page(_UNIT, row=row, entries=shown, now_text=row.local(now()))
 
@@ -361,6 +212,29 @@ def _stderr():
     return sys.stderr
 
 
+def known_names(extra=()) -> frozenset[str]:
+    """The names the board answers to besides addresses: localhost, this computer's, and --hostname."""
+    import socket
+    names = {"localhost", socket.gethostname(), socket.getfqdn(), *extra}
+    return frozenset(n.lower().rstrip(".") for n in names if n)
+
+
+def answers_to(host_header: str, names: frozenset[str]) -> bool:
+    """Whether a request's Host is the board's: an IP address (a rebinding site can only bring its own
+    name, never an address) or one of `names`."""
+    import ipaddress
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        host = host[1:host.find("]")] if "]" in host else host
+    elif host.count(":") == 1:
+        host = host.rsplit(":", 1)[0]
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return host.rstrip(".") in names
+
+
 def parse_listen(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
@@ -383,6 +257,10 @@ def add_parser(commands, unit_options) -> None:
     p.add_argument("--listen", default=DEFAULT_LISTEN, metavar="HOST:PORT",
                    help=f"address to serve on (default {DEFAULT_LISTEN}: this computer only; 0.0.0.0:8080 "
                         "shows it to the clinic's network, which has no login)")
+    p.add_argument("--hostname", action="append", default=[], metavar="NAME",
+                   help="a name the clinic's network gives this computer, to open the board by "
+                        "(http://NAME:8080/); it answers to addresses and this computer's own names anyway, and "
+                        "refuses any other name (a web page cannot borrow it). Repeat for several (default: none)")
     p.set_defaults(handler=cmd_board)
 
 
@@ -392,10 +270,8 @@ def cmd_board(args) -> int:
     from waitress.server import create_server
 
     host, port = parse_listen(args.listen)
-    app = create_app(args.db)
+    app = create_app(args.db, hostnames=tuple(args.hostname))
     history: History = app.history  # type: ignore[attr-defined]
-    if history.problem:
-        print(f"pumpsync board: WARNING {history.problem}", flush=True, file=_stderr())
     logging.getLogger("waitress").setLevel(logging.ERROR)  # no request or address chatter
     try:
         server = create_server(app, host=host, port=port, threads=4, ident="pumpsync")

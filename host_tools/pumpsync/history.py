@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +27,7 @@ from sqlalchemy import exc as sa_exc
 
 ENV_VAR = "PUMPSYNC_DB"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+_SECRET_PARAMETERS = ("password", "sslpassword", "passfile")  # libpq's, in a URL's query
 _PG_LOCK = 0x70756D70  # "pump": the migration lock on a shared PostgreSQL
 
 metadata = sa.MetaData()
@@ -88,13 +90,19 @@ def _target(path) -> tuple[str, "sa.URL | None", Path | None, bool]:
         return text, None, Path(text), True
     try:
         url = sa.make_url(text)
-    except sa_exc.ArgumentError:
+        url.port  # noqa: B018 (a port that is not a number fails here, not at the first connection)
+    except (sa_exc.ArgumentError, ValueError):
         raise HistoryPathError(f"--db: {_hide_password(text)} is not a database URL (postgresql://user@host/db, "
                                "sqlite:///path, or a file's path)") from None
+    if url.host and "@" in url.host:  # the password's own '@' split the URL in the wrong place
+        raise HistoryPathError("--db: the URL has more than one '@' before its host: write an '@' in the "
+                               "password as %40 (nothing was connected)")
     backend = url.get_backend_name()
     if backend in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
-        return url.set(drivername="postgresql").render_as_string(hide_password=True), url, None, True
+        shown = url.set(drivername="postgresql", query={
+            key: ("***" if key in _SECRET_PARAMETERS else value) for key, value in url.query.items()})
+        return shown.render_as_string(hide_password=True), url, None, True
     if backend == "sqlite" and url.database and url.database != ":memory:":
         return url.database, None, Path(url.database), True
     raise HistoryPathError(f"--db: {_hide_password(text)}: the history is a SQLite file (a path, or sqlite:///path) "
@@ -102,14 +110,23 @@ def _target(path) -> tuple[str, "sa.URL | None", Path | None, bool]:
 
 
 def _hide_password(text: str) -> str:
-    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", text)
+    text = re.sub(r"(://[^:/@]*):.*@", r"\1:***@", text)  # to the last '@': a password may hold one
+    return re.sub(r"([?&](?:%s)=)[^&]*" % "|".join(_SECRET_PARAMETERS), r"\1***", text)
+
+
+def _secrets_of(url) -> list[str]:
+    """What must never be printed of a URL: its password and secret parameters."""
+    if url is None:
+        return []
+    found = [url.password] + [url.query.get(key) for key in _SECRET_PARAMETERS]
+    return [str(s) for s in found if isinstance(s, str) and s]
 
 
 class History:
     """The record.  A damaged or read-only file, or an unreachable server, never stops a unit command:
     `record` then says once, on stderr, that this was not recorded and why, and returns False."""
 
-    def __init__(self, path: str | Path | None = None, warn=None):
+    def __init__(self, path: str | Path | None = None, warn=None, read_only: bool = False):
         name, url, file, explicit = _target(path)
         self.path: Path | str = file if file is not None else name  # shown to the nurse; never a password
         self.problem: str | None = None
@@ -117,12 +134,17 @@ class History:
         self.warn = warn or (lambda text: print(text, file=sys.stderr, flush=True))
         self.engine: sa.Engine | None = None
         self.version = 0
+        self.read_only = read_only
+        self._secrets = _secrets_of(url)
         if file is not None and explicit:
             if not file.parent.is_dir():
                 raise HistoryPathError(f"--db: the folder {file.parent} does not exist (mistyped?); the history "
                                        "is a file in an existing folder")
             if file.is_dir():
                 raise HistoryPathError(f"--db: {file} is a folder; give the history file's path in it")
+        if read_only:
+            self._open_read_only(file, url)
+            return
         try:
             if file is not None:
                 file.parent.mkdir(parents=True, exist_ok=True)
@@ -136,10 +158,45 @@ class History:
                 self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args={"connect_timeout": 10})
             self._migrate()
         except (sa_exc.SQLAlchemyError, OSError, RuntimeError) as exc:
-            self.problem = _reason(self.path, exc)
+            self.problem = self._why(exc)
             if self.version == 0 and self.engine is not None:
                 self.engine.dispose()
                 self.engine = None
+
+    def _open_read_only(self, file: Path | None, url):
+        """What the board reads: never creates, migrates or writes (SQLite's mode=ro, PostgreSQL's
+        read-only transactions).  HistoryPathError when there is no history there."""
+        if file is not None:
+            if not file.is_file():
+                raise HistoryPathError(f"{file} does not exist (no visit recorded into it yet, or a mistyped "
+                                       "--db or PUMPSYNC_DB); nothing was created")
+            address = f"{file.resolve().as_uri()}?mode=ro"
+            self.engine = sa.create_engine("sqlite://", poolclass=sa.pool.NullPool, creator=lambda: sqlite3.connect(
+                address, uri=True, check_same_thread=False))
+        else:
+            self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args={
+                "connect_timeout": 10, "options": "-c default_transaction_read_only=on"})
+        try:
+            with self.engine.connect() as conn:
+                self.version = self._read_version(conn)
+                has_events = sa.inspect(conn).has_table("events")
+        except sa_exc.SQLAlchemyError as exc:
+            self.problem = self._why(exc)
+            return
+        if self.version > len(MIGRATIONS):
+            self.problem = f"{self.path}: it was written by a newer pumpsync (schema {self.version}): update this one"
+        elif not has_events:
+            self.engine.dispose()
+            raise HistoryPathError(f"{self.path} holds no pumpsync history (no events table): is it the right "
+                                   "--db?")
+
+    def _why(self, exc: Exception) -> str:
+        """The reason to show for a database error, with any part of the password taken out (a
+        driver may echo what it was given, e.g. a host that holds a password's tail)."""
+        text = _reason(self.path, exc, self.read_only)
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, "***")
+        return text
 
     @property
     def dialect(self) -> str | None:
@@ -198,7 +255,7 @@ class History:
                         detail=json.dumps(detail, default=str), patient_label=label))
                 return True
             except sa_exc.SQLAlchemyError as exc:
-                self.problem = _reason(self.path, exc)
+                self.problem = self._why(exc)
         if not self.warned:
             self.warned = True
             self.warn(f"pumpsync: WARNING the history could not be written ({self.problem}): this {kind} "
@@ -212,7 +269,7 @@ class History:
             with self.engine.connect() as conn:
                 return list(conn.execute(query))
         except sa_exc.SQLAlchemyError as exc:
-            raise HistoryUnavailable(_reason(self.path, exc)) from None
+            raise HistoryUnavailable(self._why(exc)) from None
 
     def entries(self, unit_id: str | None = None) -> list[dict]:
         query = sa.select(events.c.at, events.c.unit_id, events.c.kind, events.c.result, events.c.before_settings,
@@ -228,12 +285,12 @@ class History:
         query however long the history is."""
         newest = (sa.select(sa.func.max(events.c.id)).where(events.c.unit_id.is_not(None))
                   .group_by(events.c.unit_id, events.c.kind, events.c.result))
-        query = (sa.select(events.c.at, events.c.unit_id, events.c.kind, events.c.result, events.c.after_settings,
-                           events.c.detail, self._label_column())
+        query = (sa.select(events.c.id, events.c.at, events.c.unit_id, events.c.kind, events.c.result,
+                           events.c.after_settings, events.c.detail, self._label_column())
                  .where(events.c.id.in_(newest)).order_by(events.c.id))
-        return [{"at": at, "unit_id": unit, "kind": kind, "result": result, "after": after,
+        return [{"id": id_, "at": at, "unit_id": unit, "kind": kind, "result": result, "after": after,
                  "detail": _json_or_text(detail) if detail else {}, "patient_label": label}
-                for at, unit, kind, result, after, detail, label in self._rows(query)]
+                for id_, at, unit, kind, result, after, detail, label in self._rows(query)]
 
     def last_at(self, unit_id: str, kind: str, result: str) -> int | None:
         """Epoch seconds of the unit's latest record of this kind and result (None: none, or unreadable)."""
@@ -274,11 +331,13 @@ def _json_or_text(text):
         return text
 
 
-def _reason(path, exc: Exception) -> str:
+def _reason(path, exc: Exception, read_only: bool = False) -> str:
     orig = getattr(exc, "orig", None)
     lines = str(orig if orig is not None else exc).strip().splitlines()
     text = lines[0] if lines else type(exc).__name__
     if "not a database" in text or "malformed" in text:
+        if read_only:  # the board: the nurses' computers decide what to do with it, not the board
+            return f"{path} is damaged ({text}); tell whoever looks after the clinic's history"
         return f"{path} is damaged ({text}); move it aside and pumpsync starts a new one"
     if "readonly" in text or isinstance(exc, PermissionError) or "unable to open" in text:
         return f"{path} cannot be written ({text}); check its permissions and the disk"

@@ -42,9 +42,9 @@ class Cancelled(CommandFailed):
                          "stays done)", exit_code=1)
 
 
-def open_history(path) -> History:
+def open_history(path, read_only: bool = False) -> History:
     try:
-        return History(path)
+        return History(path, read_only=read_only)
     except HistoryPathError as exc:
         raise CommandFailed(str(exc), bad_input=True) from None
 

@@ -14,7 +14,7 @@ import time
 
 from clinic import Clinic, settings_for_now
 
-from pumpsync import board
+from pumpsync import board, due_list
 from pumpsync.emulator import Emulator
 from pumpsync.history import History
 
@@ -73,7 +73,7 @@ def test_two_computers_sync_two_units_into_one_postgresql_at_once_and_the_board_
             page = app.test_client().get("/")
             assert page.status_code == 200
             html = page.get_data(as_text=True)
-            rows = {row.unit_id: row for row in board.board_rows(app.history, int(time.time()))}
+            rows = {row.unit_id: row for row in due_list.board_rows(app.history, int(time.time()))}
         finally:
             app.history.close()
         for name, unit_id in unit_of.items():

@@ -15,9 +15,9 @@ import pytest
 import board_data
 from pumpwatch.forecast import Forecast
 
-from pumpsync import board
+from pumpsync import board, due_list
 from pumpsync.history import History
-from pumpsync.session import settings_of_text
+from pumpsync.session import CommandFailed, settings_of_text
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -38,7 +38,7 @@ def client(clinic_db):
 
 def test_every_synced_unit_the_soonest_due_first_with_the_core_forecast(clinic_db):
     history = History(clinic_db[0])
-    rows = board.board_rows(history, board_data.NOW)
+    rows = due_list.board_rows(history, board_data.NOW)
     assert [r.unit_id for r in rows] == ["feedfacecafe", "a1b2c3d4e5f6", "77aa00bb11cc", "0badc0ffee01"]
     assert "never00synced" not in {r.unit_id for r in rows}  # refused syncs only: not on the board
     for row in rows:
@@ -49,7 +49,7 @@ def test_every_synced_unit_the_soonest_due_first_with_the_core_forecast(clinic_d
         assert row.days_left == round((expected.clinical_due_at - board_data.NOW) / 86400, 1)
         assert row.appointment_after_due == bool(expected.appointment_after_due)
     by_unit = {r.unit_id: r for r in rows}
-    assert by_unit["feedfacecafe"].overdue and "refill reconciliation flagged" in by_unit["feedfacecafe"].flags
+    assert by_unit["feedfacecafe"].overdue and any(f.startswith("refill reconciliation flagged on ") for f in by_unit["feedfacecafe"].flags)
     assert by_unit["77aa00bb11cc"].appointment_after_due
     assert any("drift 25 min ahead" in f for f in by_unit["77aa00bb11cc"].flags)
     assert any("overridden (programmer-mismatch)" in f for f in by_unit["0badc0ffee01"].flags)
@@ -97,13 +97,20 @@ def test_the_board_is_read_only(client, clinic_db):
     assert len(History(clinic_db[0]).entries()) == before
 
 
-def test_an_empty_or_unreadable_history_is_a_page_not_a_failure(tmp_path):
+def test_an_empty_history_is_a_page_and_a_damaged_one_is_said_at_start_and_on_the_page(tmp_path):
+    History(str(tmp_path / "empty.sqlite")).close()  # what a nurse's pumpsync makes before its first visit
     app = board.create_app(str(tmp_path / "empty.sqlite"))
     assert "No unit has been synced" in app.test_client().get("/").get_data(as_text=True)
     damaged = tmp_path / "damaged.sqlite"
     damaged.write_bytes(b"not a database " * 100)
-    html = board.create_app(str(damaged)).test_client().get("/").get_data(as_text=True)
-    assert "cannot be read" in html and "damaged" in html
+    with pytest.raises(CommandFailed, match="damaged"):
+        board.create_app(str(damaged))
+    running = tmp_path / "running.sqlite"
+    board_data.fill(History(str(running)))
+    app = board.create_app(str(running), clock=lambda: board_data.NOW)
+    running.write_bytes(b"not a database " * 100)  # damaged while the board runs
+    html = app.test_client().get("/").get_data(as_text=True)
+    assert "cannot be read" in html and "damaged" in html and "move it aside" not in html
 
 
 def _run(*args, timeout=30):
@@ -112,6 +119,7 @@ def _run(*args, timeout=30):
 
 
 def test_a_bad_listen_address_or_a_taken_port_is_one_sentence(tmp_path):
+    History(str(tmp_path / "h.sqlite")).close()
     for bad in ("8080", "localhost:", "localhost:99999", "host:port"):
         result = _run("--db", str(tmp_path / "h.sqlite"), "--listen", bad)
         assert result.returncode == 2 and "HOST:PORT" in result.stderr and "Traceback" not in result.stderr
@@ -135,6 +143,6 @@ def test_the_drift_flag_is_the_unit_clock_against_the_time_it_was_set_to_not_the
     board_data.fill(history)
     set_to = int(time.time()) - 3  # the unit was set 3 s before this record is written
     history.record("time_set", "77aa00bb11cc", "ok", was=set_to + 25 * 60, time=set_to, jump_ok=False)
-    rows = {r.unit_id: r for r in board.board_rows(history, board_data.NOW)}
-    assert [f for f in rows["77aa00bb11cc"].flags if "drift" in f] == ["unit clock drift 25 min ahead"]
+    rows = {r.unit_id: r for r in due_list.board_rows(history, board_data.NOW)}
+    assert [f.split(" (set on")[0] for f in rows["77aa00bb11cc"].flags if "drift" in f] == ["unit clock drift 25 min ahead"]
     history.close()

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import board_data
-from pumpsync import board
+from pumpsync import board, due_list
 from pumpsync.history import History
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -91,7 +91,7 @@ def test_load_sort_and_open_a_unit_in_a_real_browser(served, browser, tmp_path):
 
     url, db, labels, server = served
     history = History(db)
-    expected = [r.unit_id for r in board.board_rows(history, int(time.time()))]
+    expected = [r.unit_id for r in due_list.board_rows(history, int(time.time()))]
     history.close()
 
     browser.get(url)

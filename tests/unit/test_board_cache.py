@@ -7,7 +7,7 @@ from __future__ import annotations
 import board_data
 from pumpwatch.forecast import Forecast
 
-from pumpsync import board
+from pumpsync import board, due_list
 from pumpsync.history import History
 from pumpsync.session import settings_of_text
 
@@ -17,12 +17,12 @@ def test_a_second_load_forecasts_nothing_and_a_new_sync_is_forecast_afresh(tmp_p
     history = History(db)
     board_data.fill(history)
     checked = []
-    real = board.settings_of_text
-    monkeypatch.setattr(board, "settings_of_text", lambda text: checked.append(text) or real(text))
-    cache = board.ForecastCache()
-    first = board.board_rows(history, board_data.NOW, cache)
+    real = due_list.settings_of_text
+    monkeypatch.setattr(due_list, "settings_of_text", lambda text: checked.append(text) or real(text))
+    cache = due_list.ForecastCache()
+    first = due_list.board_rows(history, board_data.NOW, cache)
     assert len(checked) == len(board_data.UNITS)
-    second = board.board_rows(history, board_data.NOW + 3600, cache)
+    second = due_list.board_rows(history, board_data.NOW + 3600, cache)
     assert len(checked) == len(board_data.UNITS), "nothing checked or forecast again"
     assert [r.unit_id for r in first] == [r.unit_id for r in second]
     assert [r.due_at for r in first] == [r.due_at for r in second]
@@ -30,7 +30,7 @@ def test_a_second_load_forecasts_nothing_and_a_new_sync_is_forecast_afresh(tmp_p
 
     history.record("sync", "0badc0ffee01", "ok", None,
                    board_data.unit_text("simple-continuous.json", "J. Okafor", volume_ml=10.0))
-    third = {r.unit_id: r for r in board.board_rows(history, board_data.NOW, cache)}
+    third = {r.unit_id: r for r in due_list.board_rows(history, board_data.NOW, cache)}
     assert len(checked) == len(board_data.UNITS) + 1, "only the new settings"
     before = {r.unit_id: r for r in first}
     assert third["0badc0ffee01"].due_at < before["0badc0ffee01"].due_at  # half the drug: due sooner
@@ -44,8 +44,8 @@ def test_a_second_load_forecasts_nothing_and_a_new_sync_is_forecast_afresh(tmp_p
 def test_the_plot_is_of_the_forecast_as_of_now(tmp_path):
     history = History(str(tmp_path / "history.sqlite"))
     board_data.fill(history)
-    row = board.board_rows(history, board_data.NOW)[0]
-    later = board.current(row.forecast, board_data.NOW + 86400)
+    row = due_list.board_rows(history, board_data.NOW)[0]
+    later = due_list.current(row.forecast, board_data.NOW + 86400)
     assert later.as_of == board_data.NOW + 86400 and later.clinical_due_at == row.forecast.clinical_due_at
-    assert board.current(later, board_data.NOW + 86400) is later
+    assert due_list.current(later, board_data.NOW + 86400) is later
     history.close()

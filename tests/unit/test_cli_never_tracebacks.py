@@ -11,6 +11,7 @@ import pytest
 
 from pumpsync import cli
 from pumpsync.deploy import DeployError, check_board
+from pumpsync.history import History
 
 EXAMPLE = str(Path(__file__).resolve().parents[2] / "examples" / "simple-continuous.json")
 NO_UNIT = "/dev/null"  # opens, but no unit answers (and it is not a serial port)
@@ -29,8 +30,14 @@ def _files(tmp_path: Path) -> dict:
     garbage_keystore.write_text("garbage")
     return {"{list_keystore}": str(list_keystore), "{odd_keystore}": str(odd_keystore), "{deep}": str(deep),
             "{huge}": str(huge), "{garbage_keystore}": str(garbage_keystore),
-            "{db}": str(tmp_path / "h.sqlite"), "{missing_db}": str(tmp_path / "nowhere" / "h.sqlite"),
+            "{db}": str(tmp_path / "h.sqlite"), "{history}": _history(tmp_path), "{missing_db}": str(tmp_path / "nowhere" / "h.sqlite"),
             "{folder}": str(tmp_path), "{csv}": str(tmp_path / "out.csv"), "{a_file}": str(list_keystore)}
+
+
+def _history(tmp_path) -> str:
+    path = str(tmp_path / "history.sqlite")
+    History(path).close()
+    return path
 
 
 CASES = [
@@ -73,7 +80,8 @@ CASES = [
     (["board", "--db", "{missing_db}"], 2, "--db"),
     (["board", "--db", "{db}", "--listen", "8080"], 2, "HOST:PORT"),
     (["board", "--db", "{db}", "--listen", "localhost:0"], 2, "HOST:PORT"),
-    (["board", "--db", "{db}", "--listen", "no-such-host.invalid:8080"], 1, "--listen"),
+    (["board", "--db", "{db}"], 2, "does not exist"),
+    (["board", "--db", "{history}", "--listen", "no-such-host.invalid:8080"], 1, "--listen"),
     (["keys", "revoke", "someone", "--port", NO_UNIT, "--keystore", "{odd_keystore}", "--db", "{db}"], 1, ""),
     (["time", "set", "--port", NO_UNIT, "--timeout", "0"], 2, "--timeout"),
     (["--timeout", "-5", "status", "--port", NO_UNIT], 2, "--timeout"),
