@@ -109,4 +109,15 @@ def zone_of_settings(prescription, document) -> Zone:
     clock_doc = document.get("clock") if isinstance(document, dict) else None
     name = clock_doc.get("tz") if isinstance(clock_doc, dict) else None
     clock = LocalClock(prescription.utc_offset_s, prescription.transitions)
-    return Zone.of_clock(clock, name if isinstance(name, str) else None)
+    name = name if isinstance(name, str) else None
+    zone = Zone.of_clock(clock, name)
+    try:
+        named = ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        named = None
+    if named is None:
+        return zone
+    # The settings carry offsets from the refill on (what the unit and the forecast use); an earlier
+    # record (last summer's fault) takes the offset the named zone had then.
+    refill_at = prescription.refill_at
+    return Zone(name, lambda utc: clock.offset_at(utc) if utc >= refill_at else _offset_s(named, utc))
