@@ -152,8 +152,12 @@ def write_handouts(source: Source, folder: Path) -> list[tuple[Path, str]]:
     written.append((folder / "reminders.ics", f"{len(events)} calendar events (reminders, due date, appointment)"))
     _write(folder / "reservoir.png", lambda path: handout_plot.write_png(f, zone, path))
     written.append((folder / "reservoir.png", "drug left in the pump over the refill cycle"))
-    _write(folder / "summary.pdf", lambda path: handout_pdf.write_pdf(f, zone, path))
-    written.append((folder / "summary.pdf", "one page for the patient's file and the emergency department"))
+    drawn = []
+    _write(folder / "summary.pdf", lambda path: drawn.extend(handout_pdf.write_pdf(f, zone, path)))
+    missing = handout_pdf.unprintable(drawn)
+    written.append((folder / "summary.pdf", "one page for the patient's file and the emergency department" + (
+        f" (WARNING its font has no letters for {missing}: they print as empty boxes; write them on it by hand)"
+        if missing else "")))
     for pattern in sounds.ALARMS:
         target = folder / wav_preview.file_name(pattern)
         _write(target, lambda path, pattern=pattern: wav_preview.write_wav(pattern, path))

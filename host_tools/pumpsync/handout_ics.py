@@ -11,6 +11,7 @@ here computes a date.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -139,9 +140,14 @@ def calendar_bytes(forecast, zone: Zone, zone_name: str | None, clinic_name=None
     vtimezone = Timezone.from_tzinfo(tz, tzid=tzid, first_date=_date(first - 366 * 86400),
                                      last_date=_date(last + 366 * 86400))
     cal.add_component(vtimezone)
+    # One UID per event of this patient's refill cycle: a corrected hand-out (a later SEQUENCE)
+    # replaces its events, and two patients in one family calendar never share one.
+    patient = hashlib.sha256((getattr(p, "label", None) or "").encode("utf-8")).hexdigest()[:12]
+    sequence = max(0, (forecast.as_of - p.refill_at) // 60)
     for e in events:
         event = Event()
-        event.add("uid", f"{e.uid}-{timecalc.format_iso(p.refill_at)}@pumpwatch")
+        event.add("uid", f"{e.uid}-{timecalc.format_iso(p.refill_at)}-{patient}@pumpwatch")
+        event.add("sequence", sequence)
         event.add("dtstamp", stamp)
         local = _local(e.utc, tz)
         if local is None:
@@ -151,9 +157,23 @@ def calendar_bytes(forecast, zone: Zone, zone_name: str | None, clinic_name=None
         event.add("summary", e.summary)
         event.add("description", e.description)
         event.add("categories", ["PumpWatch", e.kind])
-        event.add("transp", "TRANSPARENT")
+        event.add("duration", timedelta(minutes=15))
+        event.add("transp", "OPAQUE" if e.kind == "appointment" else "TRANSPARENT")
+        event.add_component(_alarm(e))
         cal.add_component(event)
     return cal.to_ical()
+
+
+def _alarm(entry: Entry):
+    """A notification on the phone: at the event, two hours ahead for the appointment (a calendar
+    without one shows the event but never rings)."""
+    from icalendar import Alarm
+
+    alarm = Alarm()
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", entry.summary)
+    alarm.add("trigger", -timedelta(hours=2) if entry.kind == "appointment" else timedelta(0))
+    return alarm
 
 
 def _date(utc: int) -> date:

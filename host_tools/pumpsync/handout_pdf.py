@@ -11,6 +11,7 @@ Every time is the patient's local time with its zone name.
 from __future__ import annotations
 
 import textwrap
+import warnings
 from dataclasses import dataclass
 
 from pumpwatch import sounds, timecalc
@@ -205,5 +206,20 @@ def write_pdf(forecast, zone: Zone, path, blocks: list[Block] | None = None) -> 
         scale -= 0.04  # a long weekly program: smaller type, still one page
     if bottom < MARGIN_IN * 0.8:
         raise ValueError("the summary does not fit on one page")
-    fig.savefig(str(path), format="pdf", metadata={"Title": "PumpWatch summary", "Creator": "pumpsync handout"})
+    with warnings.catch_warnings():  # a missing glyph is said by unprintable(), in words, not by matplotlib
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        fig.savefig(str(path), format="pdf", metadata={"Title": "PumpWatch summary", "Creator": "pumpsync handout"})
     return blocks
+
+
+def unprintable(blocks: list[Block]) -> str:
+    """The page's characters its font has no glyph for (they print as empty boxes), in order."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    drawn = set(FT2Font(font_manager.findfont(font_manager.FontProperties())).get_charmap())
+    missing = []
+    for ch in text_of(blocks):
+        if not ch.isspace() and ord(ch) not in drawn and ch not in missing:
+            missing.append(ch)
+    return "".join(missing)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from datetime import timezone
+import sys
+from datetime import timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -18,12 +19,12 @@ AT = "2026-12-03T06:00:00Z"
 CLINIC = {"name": "ITB clinic, ward 4", "phone": "+49 30 1234 5678"}
 
 
-def _settings(tmp_path, example="flex-night-boost.json", change=None) -> Path:
+def _settings(tmp_path, example="flex-night-boost.json", change=None, name="settings.json") -> Path:
     doc = json.loads((EXAMPLES / example).read_text())
     doc["clinic"] = dict(CLINIC)
     if change:
         change(doc)
-    path = tmp_path / "settings.json"
+    path = tmp_path / name
     path.write_text(json.dumps(doc))
     return path
 
@@ -192,3 +193,44 @@ def test_the_patient_time_zone_follows_daylight_saving_in_the_calendar(tmp_path,
     text = (tmp_path / "out" / "reminders.ics").read_bytes().decode()
     assert "BEGIN:DAYLIGHT" in text and "TZOFFSETTO:+0200" in text
     assert "DTSTART;TZID=Europe/Berlin:20270419T100000" in text  # the appointment reminder, in summer time
+
+
+def _vevents(folder: Path) -> list:
+    from icalendar import Calendar
+    return list(Calendar.from_ical((folder / "reminders.ics").read_bytes()).walk("VEVENT"))
+
+
+def test_every_calendar_event_rings_and_the_appointment_rings_ahead(tmp_path):
+    """Review finding: with no VALARM most phone calendars show the events but never notify."""
+    settings = _settings(tmp_path)
+    assert cli.main(["handout", str(settings), "--out", str(tmp_path / "out"), "--at", AT]) == 0
+    for event in _vevents(tmp_path / "out"):
+        alarms = event.walk("VALARM")
+        assert alarms and all(str(a["action"]) == "DISPLAY" and str(a["description"]) for a in alarms)
+        trigger = alarms[0].decoded("trigger")
+        kind = [c for c in event["categories"].cats if c != "PumpWatch"][0]
+        assert trigger == (-timedelta(hours=2) if kind == "appointment" else timedelta(0)), kind
+
+
+def test_a_corrected_hand_out_replaces_its_events_and_two_patients_never_share_one(tmp_path):
+    settings = _settings(tmp_path)
+    other = _settings(tmp_path, change=lambda d: d.setdefault("patient", {}).update(label="Another patient"), name="other.json")
+    later = "2026-12-03T07:00:00Z"  # a corrected hand-out an hour later
+    for folder, source, at in (("first", settings, AT), ("again", settings, later), ("other", other, AT)):
+        assert cli.main(["handout", str(source), "--out", str(tmp_path / folder), "--at", at]) == 0
+    first, again, other_events = (_vevents(tmp_path / f) for f in ("first", "again", "other"))
+    by_uid = {str(e["uid"]): int(e["sequence"]) for e in first}
+    assert {str(e["uid"]) for e in again} <= set(by_uid)
+    assert all(int(e["sequence"]) > by_uid[str(e["uid"])] for e in again)
+    assert not set(by_uid) & {str(e["uid"]) for e in other_events}
+
+
+def test_letters_the_summary_font_cannot_draw_are_named_once_not_a_python_warning(tmp_path):
+    """Review finding: a CJK name printed as empty boxes on the ED sheet, with a raw UserWarning."""
+    settings = _settings(tmp_path, change=lambda d: d.setdefault("patient", {}).update(label="Zoë 王小明"))
+    result = subprocess.run([sys.executable, "-m", "pumpsync", "handout", str(settings), "--out",
+                             str(tmp_path / "out"), "--at", AT], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "UserWarning" not in result.stderr and ".py:" not in result.stderr
+    warning = [line for line in result.stdout.splitlines() if "summary.pdf" in line][0]
+    assert "王小明" in warning and "by hand" in warning and "ë" not in warning.split("letters for")[1]
