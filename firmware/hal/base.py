@@ -29,7 +29,9 @@ class HAL:
                button_down(), button_changed_at() (ticks)
     vibration  has_vibration() -> a motor is fitted (boards/*.json vibration_pin),
                vibration(on): the motor runs the buzzer's rhythm (optional: the default has none)
-    serial     serial_read() -> bytes, serial_write(data), set_interrupt_char(-1 | 3)
+    serial     serial_read(budget_ms=None) -> bytes (reading for at most budget_ms), serial_write(data),
+               set_interrupt_char(-1 | 3), hold_serial(ms): waiting bytes do not end a wait for ms
+               (the unit keeps a note on time; the port's buffer holds them)
     storage    flash_root() -> "/" (where PumpWatch keeps its files)
     safety     watchdog_start(ms), watchdog_feed(), reset(), reset_cause()
                ("power_on", "watchdog", "hard", "soft")
@@ -50,6 +52,9 @@ class HAL:
         events = EVENT_TIMEOUT
         while not self.stopping:
             events = self.wait(step(events))  # type: ignore  # each target defines wait()
+
+    def hold_serial(self, ms):
+        """Emulated ports signal new bytes once, not for as long as they wait: nothing to hold."""
 
     def ticks_diff(self, later, earlier):
         """Signed ms from `earlier` to `later` across a wrap (time.ticks_diff on a board)."""

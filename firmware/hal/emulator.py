@@ -97,8 +97,8 @@ class EmulatorHAL(HAL):
         return self._button_changed
 
     # serial
-    def serial_read(self):
-        return emuhw.serial_read()
+    def serial_read(self, budget_ms=None):
+        return emuhw.serial_read()  # a chunk the host already sent: no byte-by-byte cost
 
     def serial_write(self, data):
         emuhw.serial_write(data)

@@ -73,6 +73,7 @@ class MachineHAL(HAL):
         self._down = self._read_button()
         self._changed_at = time.ticks_ms()
         self._button_event = False
+        self._serial_held_until = None  # ticks until which waiting bytes do not end a wait
         self._button.irq(self._on_button, machine.Pin.IRQ_FALLING | machine.Pin.IRQ_RISING)
         self._rtc = machine.RTC()
         self._wdt = watchdog  # started by main.py at 8 s before any import
@@ -172,13 +173,31 @@ class MachineHAL(HAL):
         if self._button_event:
             self._button_event = False
             events |= EVENT_BUTTON
-        if self._poll.poll(0):
+        if not self._serial_held() and self._poll.poll(0):
             events |= EVENT_SERIAL
         return events
 
+    def hold_serial(self, ms):
+        self._serial_held_until = time.ticks_add(time.ticks_ms(), ms)
+
+    def _serial_held(self):
+        """ms the port is still held for (0: not held)."""
+        if self._serial_held_until is None:
+            return 0
+        left = time.ticks_diff(self._serial_held_until, time.ticks_ms())
+        if left <= 0:
+            self._serial_held_until = None
+            return 0
+        return left
+
     def sleep(self, ms):
-        """Wait up to `ms` for serial input or an interrupt (boards override)."""
-        self._poll.poll(ms)
+        """Wait up to `ms` for serial input or an interrupt (boards override); while the port is
+        held, bytes waiting do not cut the sleep short (a poll would return at once)."""
+        held = self._serial_held()
+        if held:
+            time.sleep_ms(min(ms, held))
+        else:
+            self._poll.poll(ms)
 
     def usb_connected(self):
         pin = self.config.get("usb_present_pin")
@@ -214,10 +233,13 @@ class MachineHAL(HAL):
         self._led.value(1 if bool(on) != self._led_low else 0)
 
     # serial ----------------------------------------------------------------------
-    def serial_read(self):
+    def serial_read(self, budget_ms=None):
         data = bytearray()
         stream = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
+        start = time.ticks_ms()
         while self._poll.poll(0) and len(data) < 4096:
+            if budget_ms is not None and not len(data) & 31 and time.ticks_diff(time.ticks_ms(), start) >= budget_ms:
+                break  # byte by byte is slow: the sounding note's next change comes first
             chunk = stream.read(1)
             if not chunk:
                 break

@@ -25,6 +25,8 @@ except ImportError:  # CPython
 NONCE_LIFETIME_MS = const(60000)
 REFUSALS_SUMMARY_EVERY_MS = const(3600 * 1000)
 MAX_FRAMES_PER_STEP = const(16)
+MIN_FRAME_MARGIN_MS = const(10)  # the least a sounding note's next change is kept clear of a frame
+MAX_FRAME_MARGIN_MS = const(250)
 MAX_CHALLENGE = const(64)
 # Loaded for one request and dropped after the frames of a step (RAM).
 TRANSIENT_MODULES = ("pumpwatch.writes", "pumpwatch.readback", "pumpwatch.clock", "pumpwatch.factory",
@@ -51,18 +53,30 @@ class Service:
         self.echo = None
         self.unit_id = methods.load_unit_id(self)
         self.mem_free_min = None  # the least free heap at the end of a request since boot (status)
+        self.frame_ms = 0  # how long a frame takes: the longest lately, decaying (frame_margin_ms)
+        self.held = False  # the last feed stopped for the sound's next change, frames still queued
         unload(TRANSIENT_MODULES)
 
     # ------------------------------------------------------------------ frames
     def pending(self):
         return self.lines.pending()
 
+    def frame_margin_ms(self):
+        return min(max(self.frame_ms, MIN_FRAME_MARGIN_MS) + 5, MAX_FRAME_MARGIN_MS)
+
     def feed(self, data):
-        """Handle up to MAX_FRAMES_PER_STEP lines; True when more are queued."""
+        """Handle up to MAX_FRAMES_PER_STEP lines, none that could end after the sounding
+        note's next change (self.held); True when more are queued."""
+        self.held = False
         try:
             if data:
                 self.lines.push(data)
             for _ in range(MAX_FRAMES_PER_STEP):
+                left = self.unit.ms_to_sound_change()
+                if left is not None and left < self.frame_margin_ms() and self.lines.pending():
+                    self.held = True  # a flood must not stretch a note of EMPTY: after the change
+                    return True
+                started = self.hal.ticks_ms()
                 line = self.lines.next_line()
                 if line is False:
                     return False
@@ -74,6 +88,8 @@ class Service:
                     self._send(reply, key)
                     if self.unit.reset_requested is not None:
                         return False  # the unit restarts after this step (new settings): nothing more now
+                took = self.hal.ticks_diff(self.hal.ticks_ms(), started)
+                self.frame_ms = max(self.frame_ms * 7 // 8, took)
             return self.lines.pending()
         except MemoryError:  # the bytes queued did not fit: drop them, say so, carry on
             self.lines = protocol.LineSplitter()

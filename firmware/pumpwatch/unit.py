@@ -56,6 +56,7 @@ class Unit(UnitFiles):
         self.pressed_at = None  # ticks
         self.request = None  # a button.Request (pairing, factory reset) waiting for a press
         self.buzzer_hz = -1
+        self.sound_change_at = None  # uptime ms when what sounds next changes (None: nothing sounds)
         self.buzzer_loud = False
         self.led_on = None
         self.motor = hal.has_vibration()
@@ -83,13 +84,17 @@ class Unit(UnitFiles):
             startup.boot(self)
         if events & EVENT_BUTTON:
             self._button()
-        more = False
-        if events & EVENT_SERIAL or self.serial_due:
-            more = self._serial()
-        retry = more is None  # the port could not be read for lack of memory: again a little later
-        self.serial_due = retry or more
         self._check_battery()
         wake_in = self._evaluate()
+        more = False
+        if events & EVENT_SERIAL or self.serial_due:
+            # after the sound is driven, so the frames fit before its next change (Service.feed);
+            # then again, so what they changed (an acknowledgement, a test sound) shows now
+            more = self._serial()
+            wake_in = self._evaluate()
+        held = bool(more) and self.service is not None and self.service.held
+        retry = more is None  # the port could not be read for lack of memory: again a little later
+        self.serial_due = retry or more
         if retry:
             wake_in = _sooner(wake_in, SERIAL_RETRY_MS)
         if self.reset_requested is not None:
@@ -112,13 +117,23 @@ class Unit(UnitFiles):
                 wake_in = _sooner(wake_in, self.healthy_at - self.uptime)
         if self.service is not None:
             wake_in = _sooner(wake_in, self.service.next_deadline_ms())
-        if more:
+        if more and not held:
             wake_in = 0  # frames are still queued: handle them in the next step
         wake_in = _sooner(wake_in, HEARTBEAT_MS)
         # wake_in counts from the instant _evaluate read the ticks: this step's work since then
         # (driving the buzzer, the port's deadlines) would otherwise hold the next note up
         spent = self.hal.ticks_diff(self.hal.ticks_ms(), self._ticks)
-        return wake_in - spent if wake_in > spent else 0
+        wake_in = wake_in - spent if wake_in > spent else 0
+        if held:
+            hal.hold_serial(wake_in)  # the queued frames wait for the note's change, not spin the loop
+        return wake_in
+
+    def ms_to_sound_change(self):
+        """ms until what sounds next changes (None: nothing sounds): what frames must not overrun."""
+        if self.sound_change_at is None:
+            return None
+        self._tick()
+        return self.sound_change_at - self.uptime
 
     def _tick(self):
         now = self.hal.ticks_ms()
@@ -185,6 +200,7 @@ class Unit(UnitFiles):
             else:
                 pattern, started = self.readout
         if pattern is None:
+            self.sound_change_at = None
             self._output(0, False)
             return wake_in
         freq, led, change = sounds.play(pattern, self.uptime - started)
@@ -193,6 +209,7 @@ class Unit(UnitFiles):
         self._output(freq, led, pattern.loud, feel)
         if change is None and pattern is not self.pattern and self.pattern is not None:
             change = 1  # a readout just ended: resume the alarm
+        self.sound_change_at = None if change is None else self.uptime + change
         return _sooner(wake_in, change)
 
     def play_once(self, pattern):
@@ -334,7 +351,9 @@ class Unit(UnitFiles):
             # rest.  Bytes skipped this way are read at the next step, not at the next serial
             # event: an emulated port signals new bytes once, a board's poll keeps saying so.
             skipped = self.service.pending()
-            data = b"" if skipped else self.hal.serial_read()
+            left = self.ms_to_sound_change()
+            budget = None if left is None else max(0, left - self.service.frame_margin_ms())
+            data = b"" if skipped else self.hal.serial_read(budget)
         except MemoryError:
             # A flood met a heap in pieces: drop the sync service and what it held, keep
             # monitoring.  A crash here, three times, would put the unit in safe mode.

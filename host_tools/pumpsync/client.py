@@ -273,8 +273,13 @@ class UnitClient:
         """(message, mac, body) of the reply to `request_id`."""
         deadline = time.monotonic() + timeout
         unmatched = None  # an error the unit sent with no id: for our frame, or a late one for earlier noise
+        others = 0  # replies that were not to this request: id-less errors and other ids
         while True:
             line = self._read_line(deadline)
+            if line is None and others > 1:
+                raise UnitError(f"no answer from the unit on {self.port} within {timeout:g} s: it is busy answering "
+                                f"other traffic on the port ({others} replies not to this pumpsync's request); close "
+                                "any other program using the port, wait a minute and try again", "timeout")
             if line is None and unmatched is not None:
                 return unmatched  # no reply of ours came: the unit could not read our frame
             if line is None:
@@ -297,6 +302,7 @@ class UnitClient:
                 continue
             if message.get("id") == request_id:
                 return message, mac, bytes(body)
+            others += 1
             if message.get("id") is None and unmatched is None:
                 unmatched = (message, mac, bytes(body))
 

@@ -90,7 +90,7 @@ class FakeHAL(HAL):
         self.inbox += data
         return unit.step(EVENT_SERIAL)
 
-    def serial_read(self):
+    def serial_read(self, budget_ms=None):
         data, self.inbox = self.inbox[:4096], self.inbox[4096:]
         return data
 

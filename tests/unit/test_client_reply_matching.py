@@ -72,3 +72,21 @@ def test_a_device_whose_answers_lack_fields_or_give_an_impossible_time_gets_one_
                      str(tmp_path / "h.sqlite")])
     out = capsys.readouterr()
     assert "days ahead" not in out.out + out.err  # 1e308 is no time: the clock reads as lost, nothing else
+
+
+def test_replies_to_someone_elses_frames_are_said_as_other_traffic_not_relayed_as_our_error(tmp_path, monkeypatch):
+    """Review of issue 13: after a flood the unit answered the flood's frames for minutes, and pumpsync
+    printed their errors ("frame too long") as if they were the unit's answer to the nurse."""
+    monkeypatch.setenv("PUMPSYNC_RUNTIME_DIR", str(tmp_path))
+    master, slave = pty.openpty()
+    _unit_answering(master, lambda rid: [protocol.error(None, protocol.BAD_FRAME, "frame too long"),
+                                         protocol.error(None, protocol.BAD_FRAME, "frame has no CRC"),
+                                         protocol.error(rid + 1000, protocol.BAD_FRAME, "for another request")])
+    with UnitClient(os.ttyname(slave), timeout=1) as client:
+        try:
+            client.call("hello")
+        except UnitError as exc:
+            assert exc.code == "timeout" and "other traffic" in str(exc) and "frame too long" not in str(exc)
+            assert "3 replies" in str(exc)
+        else:
+            raise AssertionError("no error")
