@@ -85,6 +85,7 @@ class Plan:
         self.urgent_from = None  # type: int | None  # utc: "empty" is under 24 h away from here on
         self.implant_eri_at = None  # type: int | None  # utc: the implant's replacement indicator
         self.hearing_impaired = False
+        self.clinical_due_at = None  # type: int | None  # utc: "refill due" as the patient was told (readout)
 
 
 class Schedule:

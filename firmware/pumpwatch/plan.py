@@ -52,6 +52,7 @@ def make_plan(doc, now=None, consume=False):
     plan.utc_offset_s = prescription.utc_offset_s
     plan.transitions = list(prescription.transitions)
     plan.urgent_from = forecast.urgent_from
+    plan.clinical_due_at = forecast.clinical_due_at
     plan.implant_eri_at = forecast.implant_eri_at
     plan.hearing_impaired = prescription.hearing_impaired
     return plan, []

@@ -50,7 +50,8 @@ def save(path, plan, settings_crc):
                                 "confirmed": plan.confirmed, "day_window": list(plan.day_window),
                                 "utc_offset_s": plan.utc_offset_s, "transitions": plan.transitions,
                                 "urgent_from": plan.urgent_from, "implant_eri_at": plan.implant_eri_at,
-                                "hearing_impaired": plan.hearing_impaired})
+                                "hearing_impaired": plan.hearing_impaired,
+                                "clinical_due_at": plan.clinical_due_at})
 
 
 def load(path, settings_crc):
@@ -75,6 +76,7 @@ def load(path, settings_crc):
         plan.urgent_from = _int_or_none(kept["urgent_from"])
         plan.implant_eri_at = _int_or_none(kept["implant_eri_at"])
         plan.hearing_impaired = _flag(kept["hearing_impaired"])
+        plan.clinical_due_at = _int_or_none(kept["clinical_due_at"])
         _check(plan)
     except (KeyError, TypeError, ValueError):
         return None

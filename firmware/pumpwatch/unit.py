@@ -324,7 +324,8 @@ class Unit(UnitFiles):
         from pumpwatch import readout
 
         plan = self.plan
-        due = None if plan is None else plan.refill_due_at
+        # the due date the patient was told (hand-out, board): the clinic's margin before the pump's alarm
+        due = None if plan is None else plan.clinical_due_at or plan.refill_due_at
         pattern = readout.pattern_for(self.now_s(), due, None if plan is None else plan.implant_eri_at)
         self.play_once(pattern)
         self.log_noise({"e": "readout", "pattern": pattern.name})

@@ -256,11 +256,12 @@ class Rp2Emulator:
         """Emulated seconds since this state_dir's first power-on."""
         return self.now_us() / 1e6
 
-    def advance(self, seconds: float):
-        """Run `seconds` of emulated time, fast-forwarding while the core waits (WFI)."""
+    def advance(self, seconds: float, wall_timeout_s: float | None = None):
+        """Run `seconds` of emulated time, fast-forwarding while the core waits (WFI).  A core that
+        never waits (a flood on the port) runs slower than real time: give it `wall_timeout_s`."""
         if seconds < 0:
             raise EmulatorError(f"advance() needs 0 or more seconds, not {seconds}")
-        self._call("advance", ms=seconds * 1000, timeout=max(_CALL_S, seconds * 2))
+        self._call("advance", ms=seconds * 1000, timeout=wall_timeout_s or max(_CALL_S, seconds * 2))
 
     def set_speed(self, speed: float):
         self.speed = speed
