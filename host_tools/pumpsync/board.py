@@ -40,7 +40,8 @@ th a { color: inherit; } th.sorted { background: #e8eef7; }
 tr.overdue td { background: #fde2e1; } tr.overdue td.days { color: #b00020; font-weight: bold; }
 tr.late td { background: #fff3cd; } td.appt-late { color: #8a5300; font-weight: bold; }
 tr.overdue.late td { background: #fde2e1; }
-tr.empty td { background: #f8b4b0; } tr.empty td.days { color: #7a0010; }
+tr.empty td, tr.overdue.empty td, tr.overdue.late.empty td { background: #f8b4b0; }
+tr.overdue.late.empty td.days, tr.empty td.days { color: #7a0010; }
 .flag { display: inline-block; background: #b00020; color: #fff; border-radius: 3px; padding: 0 .35em;
         margin: 0 .2em .2em 0; font-size: .85em; }
 a.unit { font-family: ui-monospace, monospace; }

@@ -25,7 +25,7 @@ OVERRIDES = ("programmer-mismatch", "no-printout")
 # Sync results whose settings may be on the unit (the newest of them is the row), and those that wrote nothing.
 MAY_BE_ON_UNIT = ("ok", "unverified", "unknown")
 WROTE_NOTHING = ("failed", "refused")
-_UNSURE_WORDS = {"unverified": "written but not read back", "unknown": "interrupted part way"}
+_UNSURE_WORDS = {"unverified": "written, not read back as sent", "unknown": "interrupted part way"}
 
 
 @dataclass
@@ -178,8 +178,9 @@ def _sync_flags(row: BoardRow, records: dict, sync: dict):
                          "pumpsync status")
     attempt = _newest(records, "sync", WROTE_NOTHING)
     if attempt is not None and attempt["id"] > sync["id"]:
+        sure = "; the unit runs the settings shown" if sync["result"] == "ok" else ""
         row.flags.append(f"last sync attempt {attempt['result']} ({row.local(epoch_of(attempt['at']))}): "
-                         "nothing was written; the unit runs the settings shown")
+                         f"it wrote nothing{sure}")
     detail = sync["detail"] if isinstance(sync["detail"], dict) else {}
     confirmed = detail.get("confirmed")
     confirmed = [confirmed] if isinstance(confirmed, str) else confirmed if isinstance(confirmed, list) else []
@@ -229,8 +230,8 @@ def _drift_words(seconds: float) -> str:
 def sort_rows(rows: list[BoardRow], sort: str) -> list[BoardRow]:
     far = float("inf")
     keys = {
-        # a unit nobody can forecast first: nobody knows when it is due
-        "days": lambda r: (r.days_left if r.days_left is not None else -far, r.unit_id),
+        # a unit nobody can forecast first (nobody knows when it is due), then by the due instant
+        "days": lambda r: (r.due_at if r.due_at is not None else -far, r.unit_id),
         "label": lambda r: ((r.label or "").casefold(), r.unit_id),
         "unit": lambda r: r.unit_id,
         "appointment": lambda r: (r.appointment_at if r.appointment_at is not None else far, r.unit_id),

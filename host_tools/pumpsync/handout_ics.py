@@ -12,6 +12,7 @@ here computes a date.
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -143,7 +144,7 @@ def calendar_bytes(forecast, zone: Zone, zone_name: str | None, clinic_name=None
     # One UID per event of this patient's refill cycle: a corrected hand-out (a later SEQUENCE)
     # replaces its events, and two patients in one family calendar never share one.
     patient = hashlib.sha256((getattr(p, "label", None) or "").encode("utf-8")).hexdigest()[:12]
-    sequence = max(0, (forecast.as_of - p.refill_at) // 60)
+    sequence = max(0, int(time.time()) - p.refill_at)  # when it was made: a later hand-out is a later version
     for e in events:
         event = Event()
         event.add("uid", f"{e.uid}-{timecalc.format_iso(p.refill_at)}-{patient}@pumpwatch")
@@ -159,20 +160,37 @@ def calendar_bytes(forecast, zone: Zone, zone_name: str | None, clinic_name=None
         event.add("categories", ["PumpWatch", e.kind])
         event.add("duration", timedelta(minutes=15))
         event.add("transp", "OPAQUE" if e.kind == "appointment" else "TRANSPARENT")
-        event.add_component(_alarm(e))
+        event.add_component(_alarm(e, _ring_at(e, p.day_window, zone) - e.utc))
         cal.add_component(event)
     return cal.to_ical()
 
 
-def _alarm(entry: Entry):
-    """A notification on the phone: at the event, two hours ahead for the appointment (a calendar
-    without one shows the event but never rings)."""
+def _ring_at(entry: Entry, day_window, zone: Zone) -> int:
+    """When the phone notifies (a calendar without an alarm shows the event but never rings): two
+    hours before the appointment; the due date within the patient's day window (alarms.day_start/end,
+    as the unit's own forecast sounds), at its instant or else the last daytime before it; the
+    reminders at their instants (the unit's, already in the day window)."""
+    if entry.kind == "appointment":
+        return entry.utc - 2 * 3600
+    if entry.kind != "due":
+        return entry.utc
+    offset = zone.offset_at(entry.utc)
+    local = entry.utc + offset
+    day, seconds = local - local % 86400, local % 86400
+    start, end = day_window
+    if start <= seconds <= end:
+        return entry.utc
+    evening = day + end if seconds > end else day - 86400 + end  # that evening, else the one before
+    return evening - offset
+
+
+def _alarm(entry: Entry, trigger_s: int):
     from icalendar import Alarm
 
     alarm = Alarm()
     alarm.add("action", "DISPLAY")
     alarm.add("description", entry.summary)
-    alarm.add("trigger", -timedelta(hours=2) if entry.kind == "appointment" else timedelta(0))
+    alarm.add("trigger", timedelta(seconds=trigger_s))
     return alarm
 
 

@@ -27,7 +27,9 @@ from sqlalchemy import exc as sa_exc
 
 ENV_VAR = "PUMPSYNC_DB"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-_SECRET_PARAMETERS = ("password", "sslpassword", "passfile")  # libpq's, in a URL's query
+_SECRET_PARAMETERS = ("password", "sslpassword", "passfile")  # libpq's, in a URL's query (any case)
+_CONNINFO = re.compile(r"^\s*(host|hostaddr|port|dbname|user|password|passfile|sslmode|service|options)\s*=",
+                       re.IGNORECASE)
 _PG_LOCK = 0x70756D70  # "pump": the migration lock on a shared PostgreSQL
 
 metadata = sa.MetaData()
@@ -86,6 +88,9 @@ def _target(path) -> tuple[str, "sa.URL | None", Path | None, bool]:
         file = default_path()
         return str(file), None, file, False
     text = str(given)
+    if _CONNINFO.match(text):
+        raise HistoryPathError("--db: that is a libpq connection string (key=value); give the clinic's PostgreSQL "
+                               "as a URL, postgresql://user@host/db, with the password in ~/.pgpass")
     if not _URL.match(text):
         return text, None, Path(text), True
     try:
@@ -101,7 +106,7 @@ def _target(path) -> tuple[str, "sa.URL | None", Path | None, bool]:
     if backend in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
         shown = url.set(drivername="postgresql", query={
-            key: ("***" if key in _SECRET_PARAMETERS else value) for key, value in url.query.items()})
+            key: ("***" if key.lower() in _SECRET_PARAMETERS else value) for key, value in url.query.items()})
         return shown.render_as_string(hide_password=True), url, None, True
     if backend == "sqlite" and url.database and url.database != ":memory:":
         return url.database, None, Path(url.database), True
@@ -111,14 +116,14 @@ def _target(path) -> tuple[str, "sa.URL | None", Path | None, bool]:
 
 def _hide_password(text: str) -> str:
     text = re.sub(r"(://[^:/@]*):.*@", r"\1:***@", text)  # to the last '@': a password may hold one
-    return re.sub(r"([?&](?:%s)=)[^&]*" % "|".join(_SECRET_PARAMETERS), r"\1***", text)
+    return re.sub(r"(?i)([?&](?:%s)=)[^&]*" % "|".join(_SECRET_PARAMETERS), r"\1***", text)
 
 
 def _secrets_of(url) -> list[str]:
     """What must never be printed of a URL: its password and secret parameters."""
     if url is None:
         return []
-    found = [url.password] + [url.query.get(key) for key in _SECRET_PARAMETERS]
+    found = [url.password] + [value for key, value in url.query.items() if key.lower() in _SECRET_PARAMETERS]
     return [str(s) for s in found if isinstance(s, str) and s]
 
 
@@ -173,22 +178,42 @@ class History:
             address = f"{file.resolve().as_uri()}?mode=ro"
             self.engine = sa.create_engine("sqlite://", poolclass=sa.pool.NullPool, creator=lambda: sqlite3.connect(
                 address, uri=True, check_same_thread=False))
-        else:
+        else:  # the URL's own options (a search_path) stay: connect_args would replace them
+            options = " ".join(filter(None, [url.query.get("options"), "-c default_transaction_read_only=on"]))
             self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args={
-                "connect_timeout": 10, "options": "-c default_transaction_read_only=on"})
+                "connect_timeout": 10, "options": options})
+        self._file = file
         try:
             with self.engine.connect() as conn:
                 self.version = self._read_version(conn)
                 has_events = sa.inspect(conn).has_table("events")
         except sa_exc.SQLAlchemyError as exc:
-            self.problem = self._why(exc)
-            return
+            if not self._recovered_journal(exc):
+                self.problem = self._why(exc)
+                return
+            with self.engine.connect() as conn:
+                self.version = self._read_version(conn)
+                has_events = sa.inspect(conn).has_table("events")
         if self.version > len(MIGRATIONS):
             self.problem = f"{self.path}: it was written by a newer pumpsync (schema {self.version}): update this one"
         elif not has_events:
             self.engine.dispose()
             raise HistoryPathError(f"{self.path} holds no pumpsync history (no events table): is it the right "
                                    "--db?")
+
+    def _recovered_journal(self, exc: Exception) -> bool:
+        """A read-only SQLite connection may not roll back a journal left by a writer that died (power
+        lost mid-record: SQLITE_READONLY_ROLLBACK).  Opening the file read-write for one read rolls it
+        back, to what was last committed, as any pumpsync would; nothing else is written."""
+        if not self.read_only or getattr(self, "_file", None) is None or "readonly" not in str(exc):
+            return False
+        try:
+            with sqlite3.connect(self._file) as conn:
+                conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            conn.close()
+        except sqlite3.Error:
+            return False
+        return True
 
     def _why(self, exc: Exception) -> str:
         """The reason to show for a database error, with any part of the password taken out (a
@@ -265,6 +290,12 @@ class History:
     def _rows(self, query) -> list:
         if self.engine is None:
             raise HistoryUnavailable(self.problem)
+        try:
+            with self.engine.connect() as conn:
+                return list(conn.execute(query))
+        except sa_exc.SQLAlchemyError as exc:
+            if not self._recovered_journal(exc):
+                raise HistoryUnavailable(self._why(exc)) from None
         try:
             with self.engine.connect() as conn:
                 return list(conn.execute(query))

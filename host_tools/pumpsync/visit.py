@@ -217,8 +217,11 @@ def _verify(session: Session, before_text, text: str, jump_ok: bool, clock) -> i
         raise CommandFailed(f"the unit took the new settings, but reading them back failed ({exc}): the new "
                             "settings may be on the unit: run pumpsync status to check them") from None
     if readback_state.get("crc") != records.crc_of(text) or readback_state.get("intact") is not True:
-        session.history.record("sync", session.unit_id, "failed", before_text, text, reason="read-back differs")
-        raise CommandFailed("the settings read back from the unit differ from what was sent: sync again")
+        # after the write: the unit may run the new settings, a damaged copy or the old ones
+        session.history.record("sync", session.unit_id, "unverified", before_text, text, reason="read-back differs")
+        raise CommandFailed("the settings read back from the unit differ from what was sent: the unit may run "
+                            "the new settings, a damaged copy or the old ones; sync again, then check with "
+                            "pumpsync status")
     return status["refill_due_at"]
 
 

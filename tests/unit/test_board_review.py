@@ -14,7 +14,7 @@ from sqlalchemy import exc as sa_exc
 import board_data
 from pumpwatch.forecast import Forecast
 
-from pumpsync import board, due_list
+from pumpsync import board, due_list, times
 from pumpsync.history import History, events
 from pumpsync.session import CommandFailed, settings_of_text
 
@@ -228,3 +228,103 @@ def test_each_flag_from_an_earlier_record_says_when_it_was_recorded(tmp_path):
     assert any(f.startswith("unit faults in last log") and recorded in f for f in faults.flags), faults.flags
     drift = rows_at(path, board_data.NOW)["77aa00bb11cc"]
     assert any(f.startswith("unit clock drift") and recorded in f for f in drift.flags), drift.flags
+
+
+def test_a_read_back_that_differs_is_recorded_as_unverified_not_as_nothing_written(tmp_path, monkeypatch):
+    """Re-review N1: pumpsync recorded a read-back mismatch as 'failed', and the board then said
+    'nothing was written; the unit runs the settings shown' of a unit that had taken the new ones."""
+    from pumpsync import visit
+
+    recorded = []
+
+    class Client:
+        def write(self, *a, **k):
+            return {}
+
+        def call(self, method, *a, **k):
+            return {"crc": "00000000", "intact": True} if method == "settings_get" else {"refill_due_at": 0}
+
+    class Session:
+        unit_id, client = "0badc0ffee01", Client()
+
+        class history:
+            @staticmethod
+            def record(*args, **detail):
+                recorded.append((args, detail))
+
+    with pytest.raises(CommandFailed, match="may run"):
+        visit._verify(Session(), None, "{}", False, lambda: 1_800_000_000)
+    assert recorded[-1][0][:3] == ("sync", "0badc0ffee01", "unverified")
+
+
+def test_after_an_unsure_sync_a_later_attempt_that_wrote_nothing_never_says_the_unit_runs_what_is_shown(tmp_path):
+    path = filled(tmp_path)
+    history = History(path)
+    new = board_data.unit_text("simple-continuous.json", "New Patient")
+    history.record("sync", "0badc0ffee01", "unverified", None, new, reason="read-back differs")
+    history.record("sync", "0badc0ffee01", "failed", None, new, reason="no answer")
+    history.close()
+    flags = rows_at(path, board_data.NOW)["0badc0ffee01"].flags
+    assert any("may run other settings" in f for f in flags)
+    assert not any("runs the settings shown" in f for f in flags), flags
+
+
+def test_an_empty_row_stays_darker_red_when_its_appointment_is_after_the_due_date(tmp_path):
+    """Re-review N8: 'tr.overdue.late td' is more specific than 'tr.empty td', so an empty row with a
+    late appointment (the usual case for a unit that ran dry) was painted like any overdue row."""
+    path = filled(tmp_path)
+    forecast = forecast_of("77aa00bb11cc")  # its appointment is months after the due date
+    html = board.create_app(path, clock=lambda: forecast.empty_at + 3600).test_client().get("/").get_data(as_text=True)
+    assert re.search(r'<tr class="overdue late empty" data-unit="77aa00bb11cc"', html)
+    style = html.split("<style>")[1].split("</style>")[0]
+    assert "tr.overdue.late.empty td" in style  # as specific as any overdue or late rule, and later
+
+
+def test_a_unit_an_hour_overdue_sorts_above_one_due_in_an_hour(tmp_path):
+    """Re-review N7: days left rounded to 0.1 day made both 0.0 and sorted them by unit id."""
+    zone = times.zone_of_settings(None, None)
+    now = board_data.NOW
+    soon = due_list.BoardRow("aaaaaaaaaaaa", "due in an hour", zone, due_at=now + 3600, days_left=0.0)
+    late = due_list.BoardRow("bbbbbbbbbbbb", "an hour overdue", zone, due_at=now - 3600, days_left=-0.0, overdue=True)
+    assert [r.unit_id for r in board.sort_rows([soon, late], "days")] == ["bbbbbbbbbbbb", "aaaaaaaaaaaa"]
+
+
+def test_the_read_only_board_keeps_the_urls_own_postgresql_options(postgres_url):
+    """Re-review N3: the board's read-only option replaced the URL's own options=, so a clinic whose
+    history lives in schema 'clinic' (search_path) saw the public schema instead."""
+    import sqlalchemy as sa
+    admin = sa.create_engine(postgres_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.exec_driver_sql("CREATE SCHEMA IF NOT EXISTS clinic")
+    admin.dispose()
+    url = postgres_url + "&options=-csearch_path%3Dclinic"
+    history = History(url)
+    board_data.fill(history)
+    history.close()
+    app = board.create_app(url, clock=lambda: board_data.NOW)
+    html = app.test_client().get("/").get_data(as_text=True)
+    assert set(re.findall(r'data-unit="([^"]+)"', html)) == set(board_data.UNITS)
+    with pytest.raises(sa_exc.DBAPIError, match="(?i)read-?only"):
+        with app.history.engine.begin() as conn:
+            conn.execute(events.insert().values(at="2027-01-01T00:00:00+00:00", kind="sync", result="ok"))
+    app.history.close()
+
+
+def test_a_journal_left_by_a_writer_that_died_is_rolled_back_and_the_board_reads_on(tmp_path):
+    """Re-review N2: a hot journal (a nurse's pumpsync lost power mid-record) blinded the read-only
+    board with 'cannot be written; check its permissions'."""
+    import subprocess
+    import sys
+    path = filled(tmp_path)
+    app = board.create_app(path, clock=lambda: board_data.NOW)
+    assert app.test_client().get("/").status_code == 200
+    crash = ("import os, sqlite3; c = sqlite3.connect(%r, isolation_level=None); c.execute('pragma cache_size=1');"
+             "c.execute('begin'); c.execute(\"update events set detail = hex(randomblob(2000))\"); os._exit(1)") % path
+    subprocess.run([sys.executable, "-c", crash], check=False)
+    assert (tmp_path / "history.sqlite-journal").exists()
+    html = app.test_client().get("/").get_data(as_text=True)
+    assert "cannot be read" not in html and set(board_data.UNITS) <= set(re.findall(r'data-unit="([^"]+)"', html))
+    app.history.close()
+    fresh = board.create_app(path, clock=lambda: board_data.NOW)
+    assert fresh.test_client().get("/").status_code == 200
+    fresh.history.close()

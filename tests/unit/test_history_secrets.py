@@ -42,3 +42,18 @@ def test_a_port_that_is_not_a_number_is_a_bad_url_not_an_unexpected_error():
     with pytest.raises(HistoryPathError, match="not a database URL") as raised:
         History(f"postgres://u:{SECRET}@host:notaport/db")
     assert SECRET not in str(raised.value)
+
+
+def test_a_libpq_connection_string_is_refused_not_taken_for_a_file_name(tmp_path, monkeypatch):
+    """Re-review N4: 'host=... password=... dbname=...' became a SQLite file named after it, and the
+    password was printed; history then went to that file instead of the clinic's database."""
+    monkeypatch.chdir(tmp_path)
+    text = f"host=db.clinic password={SECRET} dbname=pumpsync"
+    with pytest.raises(HistoryPathError, match="postgresql://") as raised:
+        History(text)
+    assert SECRET not in str(raised.value) and not list(tmp_path.iterdir())
+
+
+def test_the_password_parameter_is_hidden_whatever_its_case():
+    history = History(f"postgresql://pumpsync@/review?host=/nonexistent-pg-socket&PASSWORD={SECRET}")
+    assert SECRET not in str(history.path) and SECRET not in (history.problem or "")
