@@ -208,7 +208,7 @@ class History:
         if not self.read_only or getattr(self, "_file", None) is None or "readonly" not in str(exc):
             return False
         try:
-            with sqlite3.connect(self._file) as conn:
+            with sqlite3.connect(str(self._file)) as conn:
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             conn.close()
         except sqlite3.Error:

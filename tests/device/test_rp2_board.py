@@ -120,10 +120,14 @@ def test_boot_to_monitoring_after_a_reset(pico):
 
 
 def _burst_notes(tones, pattern):
-    """The tones of one whole burst of `pattern`, found in the recorded tones, and the tones after it."""
+    """The tones of one whole burst of `pattern`, found in the recorded tones, and the tones after it.
+    By pitch and length: the refill sound's last notes (200 ms) have EMPTY's pitches (150 ms), and a
+    burst found by pitch alone began with them when EMPTY took over right after one (a pairing that
+    read as EMPTY's second half 2.4 s late).  assert_burst measures the lengths to 5 ms."""
     notes = [(hz, ms) for hz, ms in pattern.segments if hz]
     for i in range(len(tones) - len(notes) + 1):
-        if all(abs(tones[i + j]["freq_hz"] - hz) <= hz * 0.01 for j, (hz, _) in enumerate(notes)):
+        if all(abs(tones[i + j]["freq_hz"] - hz) <= hz * 0.01
+               and abs(tones[i + j]["end_ms"] - tones[i + j]["start_ms"] - ms) <= 25 for j, (hz, ms) in enumerate(notes)):
             return tones[i:i + len(notes)], tones[i + len(notes):]
     return None, []
 
