@@ -53,6 +53,7 @@ _BOARD = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Re
 <h1>Refill board</h1>
 <div class="meta">{% if problem %}history unreadable{% else %}{{ rows|length }} unit{{ '' if rows|length == 1 else 's' }} synced{% endif %} · as of {{ now_text }} ·
 sorted by {{ sorts[sort] }} · <span class="legend"><span style="background:#fde2e1">overdue</span>
+<span style="background:#f8b4b0">reservoir forecast empty</span>
 <span style="background:#fff3cd">appointment after the due date</span></span></div>
 {% if problem %}<p class="flag">The history cannot be read: {{ problem }}</p>{% endif %}
 <table id="board"><thead><tr>
