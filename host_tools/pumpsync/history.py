@@ -140,6 +140,7 @@ class History:
         self.engine: sa.Engine | None = None
         self.version = 0
         self.read_only = read_only
+        self._read_only_file = file if read_only else None  # SQLite: a dead writer's journal may need rolling back
         self._secrets = _secrets_of(url)
         if file is not None and explicit:
             if not file.parent.is_dir():
@@ -182,18 +183,12 @@ class History:
             options = " ".join(filter(None, [url.query.get("options"), "-c default_transaction_read_only=on"]))
             self.engine = sa.create_engine(url, poolclass=sa.pool.NullPool, connect_args={
                 "connect_timeout": 10, "options": options})
-        self._file = file
         try:
-            with self.engine.connect() as conn:
-                self.version = self._read_version(conn)
-                has_events = sa.inspect(conn).has_table("events")
+            self.version, has_events = self._reading(
+                lambda conn: (self._read_version(conn), sa.inspect(conn).has_table("events")))
         except sa_exc.SQLAlchemyError as exc:
-            if not self._recovered_journal(exc):
-                self.problem = self._why(exc)
-                return
-            with self.engine.connect() as conn:
-                self.version = self._read_version(conn)
-                has_events = sa.inspect(conn).has_table("events")
+            self.problem = self._why(exc)
+            return
         if self.version > len(MIGRATIONS):
             self.problem = f"{self.path}: it was written by a newer pumpsync (schema {self.version}): update this one"
         elif not has_events:
@@ -201,14 +196,26 @@ class History:
             raise HistoryPathError(f"{self.path} holds no pumpsync history (no events table): is it the right "
                                    "--db?")
 
+    def _reading(self, work):
+        """`work(connection)`'s result; once more after rolling back a dead writer's journal."""
+        assert self.engine is not None
+        try:
+            with self.engine.connect() as conn:
+                return work(conn)
+        except sa_exc.SQLAlchemyError as exc:
+            if not self._recovered_journal(exc):
+                raise
+        with self.engine.connect() as conn:
+            return work(conn)
+
     def _recovered_journal(self, exc: Exception) -> bool:
         """A read-only SQLite connection may not roll back a journal left by a writer that died (power
         lost mid-record: SQLITE_READONLY_ROLLBACK).  Opening the file read-write for one read rolls it
         back, to what was last committed, as any pumpsync would; nothing else is written."""
-        if not self.read_only or getattr(self, "_file", None) is None or "readonly" not in str(exc):
+        if self._read_only_file is None or "readonly" not in str(exc):
             return False
         try:
-            with sqlite3.connect(str(self._file)) as conn:
+            with sqlite3.connect(str(self._read_only_file)) as conn:
                 conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             conn.close()
         except sqlite3.Error:
@@ -291,14 +298,7 @@ class History:
         if self.engine is None:
             raise HistoryUnavailable(self.problem)
         try:
-            with self.engine.connect() as conn:
-                return list(conn.execute(query))
-        except sa_exc.SQLAlchemyError as exc:
-            if not self._recovered_journal(exc):
-                raise HistoryUnavailable(self._why(exc)) from None
-        try:
-            with self.engine.connect() as conn:
-                return list(conn.execute(query))
+            return self._reading(lambda conn: list(conn.execute(query)))
         except sa_exc.SQLAlchemyError as exc:
             raise HistoryUnavailable(self._why(exc)) from None
 
