@@ -110,13 +110,12 @@ def zone_of_settings(prescription, document) -> Zone:
     name = clock_doc.get("tz") if isinstance(clock_doc, dict) else None
     clock = LocalClock(prescription.utc_offset_s, prescription.transitions)
     name = name if isinstance(name, str) else None
-    zone = Zone.of_clock(clock, name)
     try:
         named = ZoneInfo(name) if name else None
     except (ZoneInfoNotFoundError, ValueError):
         named = None
     if named is None:
-        return zone
+        return Zone.of_clock(clock, name)
     # The settings carry offsets from the refill on (what the unit and the forecast use); an earlier
     # record (last summer's fault) takes the offset the named zone had then.
     refill_at = prescription.refill_at
