@@ -54,8 +54,9 @@ class Service:
         self.unit_id = methods.load_unit_id(self)
         self.mem_free_min = None  # the least free heap at the end of a request since boot (status)
         self.frame_ms = 0  # how long a frame takes: the longest lately, decaying (frame_margin_ms)
+        self.collect_ms = 0  # how long the collection after a feed's frames takes, the same way
         self.held = False  # the last feed stopped for the sound's next change, frames still queued
-        unload(TRANSIENT_MODULES)
+        self._collect()  # timed: the first feed then knows what its own collection will take
 
     # ------------------------------------------------------------------ frames
     def pending(self):
@@ -64,14 +65,16 @@ class Service:
     def frame_margin_ms(self):
         """How far off the sound's next change must be for another frame; nothing where frames cost
         no ticks (0: an emulator's virtual time, frozen between a test's steps, where holding would wait forever)."""
-        if not self.frame_ms:
+        if not self.frame_ms and not self.collect_ms:
             return 0
-        return min(self.frame_ms + FRAME_SAFETY_MS, MAX_FRAME_MARGIN_MS)
+        # the feed's closing collection runs after the last frame it lets in: both must fit
+        return min(self.frame_ms + self.collect_ms + FRAME_SAFETY_MS, MAX_FRAME_MARGIN_MS)
 
     def feed(self, data):
         """Handle up to MAX_FRAMES_PER_STEP lines, none that could end after the sounding
         note's next change (self.held); True when more are queued."""
         self.held = False
+        handled = 0
         try:
             if data:
                 self.lines.push(data)
@@ -84,6 +87,7 @@ class Service:
                 line = self.lines.next_line()
                 if line is False:
                     return False
+                handled += 1
                 self.hal.watchdog_feed()
                 if line is None:
                     self._send(protocol.error(None, protocol.BAD_FRAME, "frame too long"), None)
@@ -96,12 +100,22 @@ class Service:
                 self.frame_ms = max(self.frame_ms * 7 // 8, took)
             return self.lines.pending()
         except MemoryError:  # the bytes queued did not fit: drop them, say so, carry on
+            handled += 1  # what they held is garbage now
             self.lines = protocol.LineSplitter()
             self.hal.serial_write(b"\n" + _NO_MEMORY if self.writer.midway else _NO_MEMORY)
             return False
         finally:
             self._note_heap()
-            unload(TRANSIENT_MODULES)
+            if handled:
+                self._collect()
+
+    def _collect(self):
+        """Drop the modules the frames loaded and collect their garbage, timed: a feed that
+        only held its frames made none, and a collection there could run over the note."""
+        started = self.hal.ticks_ms()
+        unload(TRANSIENT_MODULES)
+        took = self.hal.ticks_diff(self.hal.ticks_ms(), started)
+        self.collect_ms = max(self.collect_ms * 7 // 8, took)
 
     def _note_heap(self):
         """Free heap before this feed's garbage is collected (each feed starts collected:
