@@ -256,7 +256,8 @@ def refuse_after_this_visits_sync(session: Session, before):
     synced_at = session.history.last_at(session.unit_id, "sync", "ok")
     recent_on_unit = isinstance(unit_time, (int, float)) and 0 <= unit_time - before.refill_at < SAME_VISIT_S
     now = unit_time if isinstance(unit_time, (int, float)) else time.time()  # the clock that sync set
-    recent_here = synced_at is not None and 0 <= now - synced_at < SAME_VISIT_S
+    # either side: the unit's whole-second clock may read a second (or a drift) behind this computer's
+    recent_here = synced_at is not None and abs(now - synced_at) < SAME_VISIT_S
     if not (recent_on_unit or recent_here):
         return
     session.history.record("refill", session.unit_id, "refused", reason="after this visit's sync")

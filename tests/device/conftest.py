@@ -77,8 +77,10 @@ def clinic(tmp_path):
 
 @pytest.fixture
 def synced(clinic):
-    """The same unit synced with this visit's settings (simple-continuous, refilled an hour ago)."""
+    """The same unit synced with this visit's settings (simple-continuous, refilled an hour and a
+    minute ago: a file the test makes for now, refilled an hour ago, is a later refill even when made
+    within the same second, which a fast machine does)."""
     from clinic import settings_for_now
-    result = clinic.run("sync", str(settings_for_now(clinic.tmp)), "--yes")
+    result = clinic.run("sync", str(settings_for_now(clinic.tmp, refilled_ago_s=3660)), "--yes")
     assert result.returncode == 0, result.stdout + result.stderr
     return clinic

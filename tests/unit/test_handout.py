@@ -212,12 +212,16 @@ def test_every_calendar_event_rings_and_the_appointment_rings_ahead(tmp_path):
         assert trigger == (-timedelta(hours=2) if kind == "appointment" else timedelta(0)), kind
 
 
-def test_a_corrected_hand_out_replaces_its_events_and_two_patients_never_share_one(tmp_path):
+def test_a_corrected_hand_out_replaces_its_events_and_two_patients_never_share_one(tmp_path, monkeypatch):
     settings = _settings(tmp_path)
     other = _settings(tmp_path, change=lambda d: d.setdefault("patient", {}).update(label="Another patient"), name="other.json")
-    later = "2026-12-03T07:00:00Z"  # a corrected hand-out an hour later
-    for folder, source, at in (("first", settings, AT), ("again", settings, later), ("other", other, AT)):
+    later = "2026-12-03T07:00:00Z"  # a corrected hand-out an hour later (its SEQUENCE: when it is made)
+    real = __import__("time").time
+    for folder, source, at, made_s in (("first", settings, AT, 0), ("again", settings, later, 3600),
+                                       ("other", other, AT, 0)):
+        monkeypatch.setattr("time.time", lambda made_s=made_s: real() + made_s)  # not within the same second on a fast machine
         assert cli.main(["handout", str(source), "--out", str(tmp_path / folder), "--at", at]) == 0
+    monkeypatch.undo()
     first, again, other_events = (_vevents(tmp_path / f) for f in ("first", "again", "other"))
     by_uid = {str(e["uid"]): int(e["sequence"]) for e in first}
     assert {str(e["uid"]) for e in again} <= set(by_uid)
