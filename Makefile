@@ -5,6 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 NODE_STAMP := node_modules/.installed-stamp
 EXAMPLE ?= examples/flex-night-boost.json
+HANDOUTS ?= build/handouts
 MICROPYTHON_STUBS := 1.27.0.post1
 RP2_TESTS := tests/device/test_rp2_board.py
 STUBS_STAMP := .stubs/.installed-$(MICROPYTHON_STUBS)
@@ -12,7 +13,7 @@ STUBS_STAMP := .stubs/.installed-$(MICROPYTHON_STUBS)
 .PHONY: setup run test test-rp2 bench clean help typecheck stubs deploy hil system-tools
 
 help:
-	@echo "make run    set up, then forecast $(EXAMPLE) and run its refill cycle on the emulated unit"
+	@echo "make run    set up, then forecast $(EXAMPLE), run its refill cycle on the emulated unit, write its hand-outs to $(HANDOUTS)"
 	@echo "make test   set up, then run the whole test suite"
 	@echo "make bench  set up, then print speed and memory figures"
 	@echo "make test-rp2                  the emulated Pico tests alone (needs ../shared/rp2/firmware.uf2)"
@@ -76,6 +77,8 @@ hil: setup
 run: setup
 	$(VENV)/bin/pumpsync forecast $(EXAMPLE)
 	$(VENV)/bin/pumpsync simulate $(EXAMPLE)
+	@echo
+	$(VENV)/bin/pumpsync handout $(EXAMPLE) --out $(HANDOUTS) --force
 
 test: setup stubs
 	@# The emulated Pico's ordered tests share one deployed unit: their own process, beside the rest
