@@ -194,7 +194,7 @@ def cmd_alarm_preview(args) -> int:
 
 UNIT_OPTION_DEFAULTS = {"port": "auto", "keystore": None, "db": None, "timeout": 5.0}
 # `pumpsync --help` lists the commands in the order of a refill visit, then the technician's
-VISIT_ORDER = ("ports", "pair", "status", "time", "forecast", "sync", "refill", "alarm", "handout", "log", "history",
+VISIT_ORDER = ("ports", "pair", "status", "time", "forecast", "refill", "sync", "handout", "alarm", "log", "history",
                "board", "keys", "unpair", "maintenance", "deploy", "factory-reset", "emulate", "simulate")
 
 
@@ -371,8 +371,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pumpsync", parents=[_unit_options(suppress=True)],
         description="PumpWatch host tools: forecast refills and look after a PumpWatch unit.  The commands "
-                    "below are in the order of a refill visit (ports, pair, status, time, forecast, sync, refill, "
-                    "alarm, log, history), then the technician's.  Unit options (--port, --keystore, --db, "
+                    "below are in the order of a refill visit (ports, pair, status, time, forecast, refill, sync, "
+                    "handout, alarm, log, history), then the technician's.  Unit options (--port, --keystore, --db, "
                     "--timeout) go before or after the command.",
         epilog="Exit codes: 0 done, 1 failed while doing it, 2 bad input (nothing was changed), 3 a refill check "
                "flagged a discrepancy.  `pumpsync COMMAND --help` tells more.")

@@ -136,9 +136,11 @@ def test_every_option_says_what_it_does_and_its_default():
 
 def test_help_lists_the_commands_in_the_order_of_a_visit():
     text = cli.build_parser().format_help()
-    order = ["ports", "pair", "status", "time", "forecast", "sync", "refill", "alarm", "log", "history"]
+    # the refill check compares with the last visit's settings: it comes before the sync (README's steps)
+    order = ["ports", "pair", "status", "time", "forecast", "refill", "sync", "handout", "alarm", "log", "history"]
     positions = [text.index(f"    {name} ") for name in order]
     assert positions == sorted(positions)
+    assert "(" + ", ".join(order) + ")" in " ".join(text.split())  # the description names the same order
 
 
 def test_deploy_refuses_a_build_for_another_board_than_the_unit_reports():
