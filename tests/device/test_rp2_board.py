@@ -282,6 +282,25 @@ def test_a_monitoring_unit_off_usb_light_sleeps_and_keeps_its_watchdog_fed(pico)
     assert hello(pico)["firmware"]
 
 
+def test_the_button_wakes_a_light_sleeping_unit_and_its_status_readout_starts_at_the_release(pico):
+    """Off USB the unit light-sleeps in slices of up to 4 s (half the watchdog's time): only the
+    button's pin interrupt wakes it at the press and at the release, so the readout a long press
+    asks for starts at once, not at the next slice."""
+    emu = pico.emu
+    emu.set_usb(False)
+    emu.advance(30)  # well into light sleep: nothing sounds, the next deadline is hours away
+    emu.press(2000)  # a long press: the status readout
+    released_ms = emu.now() * 1000
+    emu.advance(4)
+    readout = tones_since(emu, released_ms)
+    emu.set_usb(True)
+    emu.advance(2)
+    assert readout, "no readout within 4 s of the release"
+    FIGURES["release_to_readout_ms_in_lightsleep"] = round(readout[0]["start_ms"] - released_ms, 1)
+    assert readout[0]["start_ms"] - released_ms < 100, readout[:3]
+    assert watchdog_timeouts(emu) == 0
+
+
 def test_the_watchdog_brings_a_unit_left_in_maintenance_back_to_monitoring(pico):
     emu = pico.emu
     resets = watchdog_timeouts(emu)
