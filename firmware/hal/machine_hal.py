@@ -73,6 +73,7 @@ class MachineHAL(HAL):
         self._down = self._read_button()
         self._changed_at = time.ticks_ms()
         self._button_event = False
+        self._bounced = False  # an edge came inside the bounce time: the level is read again after it
         self._serial_held_until = None  # ticks until which waiting bytes do not end a wait
         self._button.irq(self._on_button, machine.Pin.IRQ_FALLING | machine.Pin.IRQ_RISING)
         self._rtc = machine.RTC()
@@ -108,12 +109,30 @@ class MachineHAL(HAL):
     def _on_button(self, pin):
         now = time.ticks_ms()
         if time.ticks_diff(now, self._changed_at) < _DEBOUNCE_MS:
+            self._bounced = True  # not taken: the wait reads the level again once the bounce time is over
             return
+        self._take_level(now)
+
+    def _take_level(self, now):
         down = self._read_button()
         if down != self._down:
             self._down = down
             self._changed_at = now
             self._button_event = True
+
+    def _settle_button(self):
+        """ms until the button's level may be read again (None: it is read now). Debounced by level,
+        not only by edge: a glitch or chatter whose last edge fell inside the bounce time would
+        otherwise leave a state the pin no longer shows (review 28: a 5 ms glitch during EMPTY
+        left the unit "held", and the patient's next press armed the factory reset)."""
+        now = time.ticks_ms()
+        left = _DEBOUNCE_MS - time.ticks_diff(now, self._changed_at)
+        if left > 0:
+            return left if self._bounced else None
+        self._bounced = False
+        if self._read_button() != self._down:
+            self._take_level(now)
+        return None
 
     def button_down(self):
         return self._down
@@ -163,6 +182,9 @@ class MachineHAL(HAL):
                 return EVENT_TIMEOUT
             if self._wdt is not None:
                 left = min(left, self._wdt_ms // 2)
+            settle = self._settle_button()
+            if settle is not None:
+                left = min(left, settle)
             self.sleep(left)
 
     def before_sleep(self):
@@ -170,6 +192,7 @@ class MachineHAL(HAL):
 
     def _pending_events(self):
         events = 0
+        self._settle_button()
         if self._button_event:
             self._button_event = False
             events |= EVENT_BUTTON

@@ -25,7 +25,8 @@ except ImportError:  # CPython
 NONCE_LIFETIME_MS = const(60000)
 REFUSALS_SUMMARY_EVERY_MS = const(3600 * 1000)
 MAX_FRAMES_PER_STEP = const(16)
-FRAME_SAFETY_MS = const(5)  # kept clear of a sounding note's next change beyond a frame's measured cost
+FRAME_SAFETY_MS = const(10)  # kept clear of a sounding note's next change beyond a frame's measured cost (a frame
+# costs more when its bytes arrive in pieces or the heap collects inside it: 5 ms let one run 4 ms over)
 MAX_FRAME_MARGIN_MS = const(250)
 MAX_CHALLENGE = const(64)
 # Loaded for one request and dropped after the frames of a step (RAM).
@@ -97,7 +98,7 @@ class Service:
                     if self.unit.reset_requested is not None:
                         return False  # the unit restarts after this step (new settings): nothing more now
                 took = self.hal.ticks_diff(self.hal.ticks_ms(), started)
-                self.frame_ms = max(self.frame_ms * 7 // 8, took)
+                self.frame_ms = max(self.frame_ms * 15 // 16, took)  # slow to forget a costly one
             return self.lines.pending()
         except MemoryError:  # the bytes queued did not fit: drop them, say so, carry on
             handled += 1  # what they held is garbage now
@@ -115,7 +116,7 @@ class Service:
         started = self.hal.ticks_ms()
         unload(TRANSIENT_MODULES)
         took = self.hal.ticks_diff(self.hal.ticks_ms(), started)
-        self.collect_ms = max(self.collect_ms * 7 // 8, took)
+        self.collect_ms = max(self.collect_ms * 15 // 16, took)
 
     def _note_heap(self):
         """Free heap before this feed's garbage is collected (each feed starts collected:

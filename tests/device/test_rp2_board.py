@@ -499,6 +499,18 @@ def test_a_missed_refill_sounds_refill_then_empty_as_the_patterns_say(pico, tmp_
     assert arrived > 2000, "the flood reached the unit while the bursts were measured"
     FIGURES["high_bursts_measured_during_a_flood"] = assert_every_burst(tones_since(emu, since), sounds.HIGH_ALARM,
                                                                        emu=emu)
+    # A knocked button (a 5 ms contact glitch: review 28), then the patient's press to silence EMPTY:
+    # it is acknowledged (paused, silent), never taken as the end of a hold from the glitch (that
+    # armed the factory reset: its two long low tones, and EMPTY went on)
+    emu.button(True)
+    emu.advance(0.005)
+    emu.button(False)
+    emu.advance(5)
+    emu.press(150)
+    released = emu.now() * 1000
+    emu.advance(8)
+    after = [t for t in tones_since(emu, released + 100) if t["start_ms"] < released + 8000]
+    assert not after, f"the press did not silence EMPTY: {after[:4]}"
 
 
 def _keep_for_diagnosis(pico, tones, emu):

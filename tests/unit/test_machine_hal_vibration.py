@@ -8,86 +8,9 @@ vibration_pwm_freq, vibration_active_low) are checked on CPython.
 
 from __future__ import annotations
 
-import sys
-import types
-from pathlib import Path
-
 import pytest
 
-FIRMWARE = Path(__file__).resolve().parents[2] / "firmware"
-BASE = {"name": "test-board", "buzzer_pin": 15, "button_pin": 14, "led_pin": 25}
-
-
-class Pin:
-    OUT, IN, PULL_UP, PULL_DOWN, IRQ_FALLING, IRQ_RISING = 1, 0, 1, 2, 4, 8
-
-    def __init__(self, pin, mode=-1, pull=-1, *, value=None):
-        self.pin = pin
-        self.level = value
-        self.levels = [] if value is None else [value]  # every level it was given, construction first
-        board.pins[pin] = self
-
-    def value(self, level=None):
-        if level is None:
-            return 1 if self.level is None else self.level
-        self.level = level
-        self.levels.append(level)
-
-    def irq(self, handler, trigger):
-        pass
-
-
-class PWM:
-    def __init__(self, pin, *, freq, duty_u16):
-        self.pin = pin
-        self.freq_hz = freq
-        self.duties = [duty_u16]  # construction first
-        board.pwms[pin.pin] = self
-
-    def freq(self, hz):
-        self.freq_hz = hz
-
-    def duty_u16(self, duty):
-        self.duties.append(duty)
-
-
-class Board:
-    def __init__(self):
-        self.pins: dict = {}
-        self.pwms: dict = {}
-
-
-board = Board()
-
-
-@pytest.fixture
-def machine_hal(monkeypatch):
-    """hal.machine_hal imported against the fake machine, micropython and time."""
-    global board
-    board = Board()
-    machine = types.ModuleType("machine")
-    machine.Pin, machine.PWM = Pin, PWM
-    machine.PWRON_RESET, machine.WDT_RESET = 1, 3
-    machine.RTC = lambda: None
-    machine.ADC = lambda pin: None
-    machine.reset = lambda: board.__setattr__("reset", True)
-    machine.Timer = type("Timer", (), {"PERIODIC": 1, "__init__": lambda self, id: None,
-                                       "init": lambda self, **kw: None})
-    micropython = types.ModuleType("micropython")
-    micropython.const = lambda value: value
-    micropython.kbd_intr = lambda char: None
-    monkeypatch.setitem(sys.modules, "machine", machine)
-    monkeypatch.setitem(sys.modules, "micropython", micropython)
-    monkeypatch.syspath_prepend(str(FIRMWARE))
-    monkeypatch.delitem(sys.modules, "hal.machine_hal", raising=False)
-    import hal.machine_hal as module
-
-    clock = types.SimpleNamespace(ticks_ms=lambda: 0, ticks_diff=lambda a, b: a - b, ticks_add=lambda a, b: a + b,
-                                  sleep_ms=lambda ms: None, gmtime=module.time.gmtime)
-    poller = types.SimpleNamespace(register=lambda stream, mask: None, poll=lambda ms=0: [])
-    monkeypatch.setattr(module, "time", clock)
-    monkeypatch.setattr(module, "select", types.SimpleNamespace(poll=lambda: poller, POLLIN=1))
-    return module
+from fake_machine import BASE, board, machine_hal  # noqa: F401  (machine_hal: the fixture)
 
 
 def test_the_buzzer_uses_the_normal_duty_and_the_loud_one_when_asked(machine_hal):
