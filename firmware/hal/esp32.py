@@ -19,7 +19,7 @@ class Esp32HAL(MachineHAL):
             esp32.wake_on_ext0(self._button, pressed_level)
 
     def sleep(self, ms):
-        if self.config.get("sleep") == "lightsleep" and not self.usb_connected():
+        if self.may_light_sleep():
             machine.lightsleep(ms)
         else:
             MachineHAL.sleep(self, ms)

@@ -28,6 +28,12 @@ from hal.base import HAL
 from pumpwatch.events import EVENT_BUTTON, EVENT_SERIAL, EVENT_TIMEOUT
 
 _DEBOUNCE_MS = 20
+_MAX_EDGES = const(8)  # button edges kept for the unit between two of its steps
+# For this long after the buzzer last changed the wait sleeps in short slices: on USB the port's
+# poll() is not ended by the button's interrupt, and a patient pressing to silence an alarm must
+# hear it stop at once, not at the end of a 4 s slice.  A quiet day keeps its long slices.
+_ALERT_WINDOW_MS = const(20000)
+_ALERT_SLICE_MS = const(200)
 # A wait at least this long starts with a garbage collection: one the heap forced in the
 # middle of an alarm burst held a note up 8 ms (measured on the emulated Pico's GP15)
 _COLLECT_BEFORE_WAIT_MS = const(100)
@@ -70,10 +76,15 @@ class MachineHAL(HAL):
         pull = machine.Pin.PULL_UP if config.get("button_pull") == "up" else machine.Pin.PULL_DOWN
         self._button = machine.Pin(config["button_pin"], machine.Pin.IN, pull)
         self._button_low = config.get("button_active_low", True)
-        self._down = self._read_button()
+        self._down = self._read_button()  # the state the unit was last given, and since when
         self._changed_at = time.ticks_ms()
-        self._button_event = False
+        self._level = self._down  # the level last taken from the pin, and since when
+        self._level_at = self._changed_at
+        self._edges = []  # (down, ticks) taken from the pin, not yet given to the unit, oldest first
         self._bounced = False  # an edge came inside the bounce time: the level is read again after it
+        self._sounded_at = None  # ticks of the last buzzer change: an alarm is about
+        self._buzzing = False  # a note sounds now (the RP2040 must not light-sleep under it)
+        self._motor_pwm_on = False  # a PWM motor runs now (the same)
         self._serial_held_until = None  # ticks until which waiting bytes do not end a wait
         self._button.irq(self._on_button, machine.Pin.IRQ_FALLING | machine.Pin.IRQ_RISING)
         self._rtc = machine.RTC()
@@ -108,17 +119,21 @@ class MachineHAL(HAL):
 
     def _on_button(self, pin):
         now = time.ticks_ms()
-        if time.ticks_diff(now, self._changed_at) < _DEBOUNCE_MS:
+        if time.ticks_diff(now, self._level_at) < _DEBOUNCE_MS:
             self._bounced = True  # not taken: the wait reads the level again once the bounce time is over
             return
         self._take_level(now)
 
     def _take_level(self, now):
+        """Keep the pin's new level as an edge with its time: a whole press can fall inside one
+        sleep slice (a poll() the interrupt does not end), and the unit still gets both edges."""
         down = self._read_button()
-        if down != self._down:
-            self._down = down
-            self._changed_at = now
-            self._button_event = True
+        if down == self._level:
+            return
+        self._level, self._level_at = down, now
+        if len(self._edges) >= _MAX_EDGES:
+            del self._edges[0:2]  # a press and its release: the edges still alternate from the unit's state
+        self._edges.append((down, now))
 
     def _settle_button(self):
         """ms until the button's level may be read again (None: it is read now). Debounced by level,
@@ -126,12 +141,11 @@ class MachineHAL(HAL):
         otherwise leave a state the pin no longer shows (review 28: a 5 ms glitch during EMPTY
         left the unit "held", and the patient's next press armed the factory reset)."""
         now = time.ticks_ms()
-        left = _DEBOUNCE_MS - time.ticks_diff(now, self._changed_at)
+        left = _DEBOUNCE_MS - time.ticks_diff(now, self._level_at)
         if left > 0:
             return left if self._bounced else None
         self._bounced = False
-        if self._read_button() != self._down:
-            self._take_level(now)
+        self._take_level(now)
         return None
 
     def button_down(self):
@@ -185,6 +199,11 @@ class MachineHAL(HAL):
             settle = self._settle_button()
             if settle is not None:
                 left = min(left, settle)
+            if self._sounded_at is not None:
+                if time.ticks_diff(time.ticks_ms(), self._sounded_at) < _ALERT_WINDOW_MS:
+                    left = min(left, _ALERT_SLICE_MS)  # a press to silence it is answered soon
+                else:
+                    self._sounded_at = None
             self.sleep(left)
 
     def before_sleep(self):
@@ -193,8 +212,8 @@ class MachineHAL(HAL):
     def _pending_events(self):
         events = 0
         self._settle_button()
-        if self._button_event:
-            self._button_event = False
+        if self._edges:  # one edge a step: the unit's step reads button_down() and button_changed_at()
+            self._down, self._changed_at = self._edges.pop(0)
             events |= EVENT_BUTTON
         if not self._serial_held() and self._poll.poll(0):
             events |= EVENT_SERIAL
@@ -230,6 +249,8 @@ class MachineHAL(HAL):
 
     # user interface -------------------------------------------------------------
     def buzzer(self, freq_hz, loud=False):
+        self._buzzing = bool(freq_hz)
+        self._sounded_at = time.ticks_ms()
         if freq_hz:
             self._pwm.freq(freq_hz)
             self._pwm.duty_u16(self._loud_duty if loud else self._duty)
@@ -241,10 +262,19 @@ class MachineHAL(HAL):
 
     def vibration(self, on):
         level = self._motor_on if on else self._motor_off
+        self._motor_pwm_on = bool(on) and self._motor_pwm is not None
         if self._motor_pwm is not None:
             self._motor_pwm.duty_u16(level)
         elif self._motor_pin is not None:
             self._motor_pin.value(level)
+
+    def may_light_sleep(self):
+        """The board asks for light sleep, no host is on USB, and nothing sounds: a light sleep
+        under a note or a PWM motor slows or stops its PWM (the RP2040 runs clk_sys from the
+        12 MHz crystal: EMPTY came out at 50-75 Hz, review 28; the ESP32 stops its LEDC clock).
+        A plain-pin motor keeps its level through any sleep."""
+        return self.config.get("sleep") == "lightsleep" and not self._buzzing and not self._motor_pwm_on \
+            and not self.usb_connected()
 
     def _quiet(self):
         """Buzzer silent and motor stopped: nothing may keep sounding or

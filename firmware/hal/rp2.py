@@ -100,7 +100,7 @@ class Rp2HAL(MachineHAL):
         self._keep_time()
 
     def sleep(self, ms):
-        if self.config.get("sleep") == "lightsleep" and not self.usb_connected():
+        if self.may_light_sleep():
             machine.lightsleep(ms)
         else:
             MachineHAL.sleep(self, ms)

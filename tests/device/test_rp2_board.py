@@ -298,7 +298,31 @@ def test_the_button_wakes_a_light_sleeping_unit_and_its_status_readout_starts_at
     assert readout, "no readout within 4 s of the release"
     FIGURES["release_to_readout_ms_in_lightsleep"] = round(readout[0]["start_ms"] - released_ms, 1)
     assert readout[0]["start_ms"] - released_ms < 100, readout[:3]
+    # played awake: a light sleep under a note ran the PWM from the 12 MHz crystal (review 28: 50-75 Hz)
+    assert all(_in_tune(t["freq_hz"]) for t in readout), [round(t["freq_hz"], 1) for t in readout]
     assert watchdog_timeouts(emu) == 0
+
+
+def _in_tune(hz):
+    return any(abs(hz - pitch) <= 0.01 * pitch for pitch in (sounds.C4, sounds.C5, sounds.D5, sounds.G5))
+
+
+def test_three_quick_presses_on_usb_ask_refilled_elsewhere(pico):
+    """Review 28, finding 3: on USB the unit sleeps in poll() slices of up to 4 s that the button's
+    interrupt does not end, and a whole press inside one slice was lost: the documented three-press
+    gesture never worked on the Pico.  Each edge is now kept with its time."""
+    emu = pico.emu
+    emu.advance(25)  # quiet, on USB, the last sound well past: long slices
+    since = emu.now() * 1000
+    for _ in range(3):
+        emu.press(150)
+        emu.advance(0.4)
+    emu.advance(5)
+    chirp = [(round(t["freq_hz"]), round(t["end_ms"] - t["start_ms"])) for t in tones_since(emu, since)]
+    wanted = [(hz, ms) for hz, ms in sounds.ELSEWHERE_CHIRP.segments if hz]
+    assert len(chirp) == len(wanted) and all(abs(h - hz) <= 0.01 * hz and abs(m - ms) <= 5
+                                             for (h, m), (hz, ms) in zip(chirp, wanted)), chirp
+    emu.advance(35)  # no hold to confirm: the question lapses, nothing changes
 
 
 def test_the_watchdog_brings_a_unit_left_in_maintenance_back_to_monitoring(pico):
@@ -480,6 +504,14 @@ def test_a_missed_refill_sounds_refill_then_empty_as_the_patterns_say(pico, tmp_
     except AssertionError:
         _keep_for_diagnosis(pico, recorded, emu)
         raise
+    # On the battery (VBUS low) EMPTY keeps its notes: the unit light-sleeps only in silences
+    # (review 28, CRITICAL: under a note the PWM ran 10.4x slow, EMPTY at 50-75 Hz)
+    emu.set_usb(False)
+    since = emu.now() * 1000
+    emu.advance(sounds.HIGH_ALARM.repeat_ms * 3 / 1000 + 0.5)  # from mid-burst: two whole ones and the next start
+    emu.set_usb(True)
+    FIGURES["high_bursts_measured_on_battery"] = assert_every_burst(tones_since(emu, since), sounds.HIGH_ALARM,
+                                                                    emu=emu)
     # A flood on the port while EMPTY sounds moves no note (review of issue 13: 4 000 frames turned
     # its 150 ms notes into 420 ms ones at odd spacing).  The replies are read as they come.
     since = emu.now() * 1000

@@ -43,3 +43,50 @@ def test_a_clean_press_and_release_are_two_events_at_their_edges(machine_hal):
     clock.now = 1150
     pin.drive(1)
     assert hal.wait(60000) & EVENT_BUTTON and not hal.button_down() and hal.button_changed_at() == 1150
+
+
+def test_a_whole_press_inside_one_sleep_slice_still_reaches_the_unit_as_a_press(machine_hal):
+    """Review 28, finding 3: on USB the HAL sleeps in poll() slices of up to 4 s, which a pin
+    interrupt does not end; only the latest state was kept, so a 150 ms press whose both edges fell
+    in one slice came out as a lone release and was dropped (EMPTY not silenced, the three-press
+    gesture never seen).  Each edge is now kept with its time and given to the unit in turn."""
+    hal, pin, clock = machine_hal.MachineHAL(BASE), board.pins[14], machine_hal.time
+    clock.now = 1000
+    pin.drive(0)
+    clock.now = 1150
+    pin.drive(1)  # both edges before the unit's loop looked
+    assert hal.wait(60000) & EVENT_BUTTON and hal.button_down() and hal.button_changed_at() == 1000
+    assert hal.wait(60000) & EVENT_BUTTON and not hal.button_down() and hal.button_changed_at() == 1150
+
+
+def test_three_quick_presses_inside_one_slice_are_six_edges_in_order(machine_hal):
+    hal, pin, clock = machine_hal.MachineHAL(BASE), board.pins[14], machine_hal.time
+    for start in (1000, 1550, 2100):
+        clock.now = start
+        pin.drive(0)
+        clock.now = start + 150
+        pin.drive(1)
+    seen = []
+    for _ in range(6):
+        assert hal.wait(60000) & EVENT_BUTTON
+        seen.append((hal.button_down(), hal.button_changed_at()))
+    assert seen == [(True, 1000), (False, 1150), (True, 1550), (False, 1700), (True, 2100), (False, 2250)]
+
+
+def test_right_after_a_sound_the_wait_sleeps_in_short_slices_so_a_press_is_answered_soon(machine_hal):
+    """While an alarm is about (a note in the last 20 s), a press on USB is answered within 200 ms,
+    not at the end of a 4 s slice: a patient pressing to silence EMPTY hears it stop."""
+    hal, clock = machine_hal.MachineHAL(BASE), machine_hal.time
+    slices = []
+    real_poll = machine_hal.select.poll().poll
+    hal._poll = type("Poll", (), {"poll": lambda self, ms=0: slices.append(ms) or real_poll(ms)})()
+    hal._wdt, hal._wdt_ms = type("WDT", (), {"feed": lambda self: None})(), 8000
+    clock.now = 1000
+    hal.buzzer(523)
+    hal.buzzer(0)
+    hal.wait(4000)
+    assert slices and max(slices) <= 200, slices[:5]
+    clock.now = 60000  # a quiet minute later: long slices again (a quiet day stays two wake-ups)
+    slices.clear()
+    hal.wait(10000)
+    assert max(slices) == 4000, slices[:5]
