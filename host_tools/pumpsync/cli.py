@@ -320,7 +320,7 @@ def _add_unit_commands(commands):
             "local time.  `pumpsync log clear` keeps a copy in the history, then clears the unit's log.")
     p.add_argument("action", nargs="?", choices=["download", "clear"], default="download", metavar="ACTION",
                    help="download (default) or clear")
-    p.add_argument("--json", action="store_true", help="print JSON, times in UTC epoch seconds (default: text)")
+    p.add_argument("--json", action="store_true", help="print JSON: each event as the unit keeps it (t: epoch seconds) and its time as UTC ISO 8601 with Z (at) (default: text)")
     p.add_argument("--csv", metavar="FILE", help="write CSV to FILE (default: print text)")
     p.add_argument("--force", action="store_true", help="overwrite the --csv FILE if it exists (default: refuse)")
     p.add_argument("--since", metavar="WHEN",
@@ -331,7 +331,7 @@ def _add_unit_commands(commands):
             "Show the local record of syncs, pairings, refill checks and downloads (no unit needed: the unit "
             "options are accepted and only --db is used).")
     p.add_argument("--unit", metavar="ID", help="only this unit (default: every unit)")
-    p.add_argument("--json", action="store_true", help="print JSON, settings as objects (default: text)")
+    p.add_argument("--json", action="store_true", help="print JSON, times as UTC ISO 8601 with Z, settings as objects (default: text)")
     keys_cmd = commands.add_parser("keys", help="the computers a unit trusts (list, add, revoke)",
                                    description="List, add or revoke the named computers (keys) a unit trusts; "
                                                "adding one needs a long press on the unit.")

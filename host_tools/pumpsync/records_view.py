@@ -31,6 +31,11 @@ def cmd_ports(args) -> int:
     return 0
 
 
+def _utc_z(at):
+    """The history's UTC time ('...+00:00') as every --json gives it: ISO 8601 with Z."""
+    return at[:-6] + "Z" if isinstance(at, str) and at.endswith("+00:00") else at
+
+
 def _settings_object(text):
     if text is None:
         return None
@@ -54,8 +59,8 @@ def cmd_history(args) -> int:
     finally:
         history.close()
     if args.json:
-        print_json([dict(e, before=_settings_object(e["before"]), after=_settings_object(e["after"]))
-                    for e in entries])
+        print_json([dict(e, at=_utc_z(e["at"]), before=_settings_object(e["before"]),
+                         after=_settings_object(e["after"])) for e in entries])
         return 0
     if not entries:
         print(f"no records yet in {history.path}")

@@ -134,7 +134,7 @@ def cmd_log(args) -> int:
                                 "downloaded: try another file") from None
         print(f"{len(entries)} events written to {args.csv}")
     elif args.json:
-        print_json(entries)
+        print_json(for_json(entries))
     else:
         for e in entries:
             stamp = zone.local_seconds(e.get("t"), "(time unknown)")
@@ -150,6 +150,13 @@ def _write_csv(path: str, entries: list[dict], zone: times.Zone):
             details = {k: v for k, v in e.items() if k not in ("t", "e")}
             writer.writerow([times_iso(e.get("t")), zone.local_seconds(e.get("t"), ""), printable(e.get("e")),
                              json.dumps(details)])
+
+
+def for_json(entries: list[dict]) -> list[dict]:
+    """Each event as the unit keeps it (`t`: epoch seconds), with `at` beside it: UTC ISO 8601 with Z
+    (None where the unit did not know the time)."""
+    return [dict(t=e.get("t"), at=times_iso(e.get("t")) or None, **{k: v for k, v in e.items() if k != "t"})
+            for e in entries]
 
 
 def times_iso(epoch) -> str:
