@@ -115,14 +115,40 @@ def wait_for_prompt(port: str, timeout: float = PROMPT_WAIT_S) -> None:
                       "nothing was copied; reset the board and deploy again")
 
 
-def _unit_manifest(port: str) -> dict:
-    code = ("import json\ntry:\n print(json.dumps(json.load(open('%s'))))\nexcept OSError:\n print('{}')"
-            % MANIFEST)
+def _unit_manifest(port: str) -> tuple[dict, str]:
+    """The manifest of the files a deploy left on the unit ({} for none), and the chip MicroPython names."""
+    code = ("import json, os\ntry:\n m = json.load(open('%s'))\nexcept OSError:\n m = {}\n"
+            "print(json.dumps({'manifest': m, 'machine': os.uname().machine}))" % MANIFEST)
     out = mpremote(port, "exec", code, timeout=60).stdout.strip().splitlines()
     try:
-        return json.loads(out[-1]) if out else {}
+        found = json.loads(out[-1]) if out else {}
     except ValueError:
-        return {}
+        found = {}
+    if not isinstance(found, dict):
+        found = {}
+    manifest = found.get("manifest")
+    return (manifest if isinstance(manifest, dict) else {}), str(found.get("machine", ""))
+
+
+# The chip a board's build is for, as os.uname().machine names it; and the chips it must not be.
+_CHIPS = {"rp2": (("RP2040",), ("Pico W", "ESP32")), "pico-w": (("Pico W",), ("ESP32",)),
+          "esp32": (("ESP32",), ("RP2040", "RP2350"))}
+_KNOWN_CHIPS = ("RP2040", "RP2350", "ESP32")
+
+
+def check_machine(board: str, machine: str) -> None:
+    """A first install onto plain MicroPython: the chip it names must be the board's (another
+    board's pins would leave its buzzer silent).  An emulated unit names no chip: not checked."""
+    if not any(chip in machine for chip in _KNOWN_CHIPS) or board not in _CHIPS:
+        return
+    needed, refused = _CHIPS[board]
+    if all(n in machine for n in needed) and not any(r in machine for r in refused):
+        return
+    fits = [name for name, (need, refuse) in _CHIPS.items()
+            if all(n in machine for n in need) and not any(r in machine for r in refuse)]
+    hint = f"--board {fits[0]}" if fits else "the --board that matches it"
+    raise DeployError(f"the unit is a {machine!r}, not a board for --board {board}: another board's pins would "
+                      f"leave its buzzer silent; nothing was changed; use {hint}")
 
 
 EMULATED_BOARD = "emulator"  # the emulated unit takes any board's build (its HAL ignores the pins)
@@ -171,7 +197,9 @@ def deploy(port: str, board: str, key_for, source: Path = FIRMWARE_DIR, log=prin
         unit_id = maintenance_if_running(port, key_for, board)
         log("unit in maintenance" if unit_id else "no PumpWatch answering: installing onto MicroPython")
         wait_for_prompt(port)
-        old = _unit_manifest(port).get("files", {})
+        found, machine = _unit_manifest(port)
+        check_machine(board, machine)
+        old = found.get("files", {})
         changed = [name for name, digest in manifest["files"].items() if old.get(name) != digest]
         stale = [name for name in old if name not in manifest["files"]]
         # MicroPython imports x.py before x.mpy: a source left by any earlier install must go

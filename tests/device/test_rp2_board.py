@@ -53,6 +53,8 @@ def pico(tmp_path_factory):
     emu = Emulator(tmp / "unit", backend="rp2")
     emu.start()
     clinic = Clinic(tmp, emu)
+    # the wrong board's build onto the fresh Pico (plain MicroPython: no PumpWatch to say its board)
+    clinic.wrong_board = clinic.run("deploy", "--board", "esp32", timeout=300)
     start = time.monotonic()
     deploy = clinic.run("deploy", "--board", "rp2", timeout=600)
     FIGURES["deploy_wall_s"] = round(time.monotonic() - start, 1)
@@ -89,6 +91,13 @@ def unit_status(clinic, forecast=False) -> dict:
     from pumpsync.client import UnitClient
     with UnitClient(clinic.emu.port, timeout=30) as client:
         return client.call("status", {"forecast": forecast})
+
+
+def test_the_wrong_boards_build_is_refused_before_anything_is_copied(pico):
+    refused = pico.wrong_board
+    assert refused.returncode != 0 and "RP2040" in refused.stderr and "nothing was changed" in refused.stderr, \
+        refused.stdout + refused.stderr
+    assert "--board rp2" in refused.stderr and "copying" not in refused.stdout
 
 
 def test_deploy_installs_pumpwatch_onto_a_fresh_pico(pico):

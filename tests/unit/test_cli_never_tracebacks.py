@@ -165,3 +165,16 @@ def test_a_volume_with_a_decimal_comma_is_read_as_a_nurse_means_it():
     for bad in ("1,8,0", "1.000,5", "ten"):
         with pytest.raises(argparse.ArgumentTypeError):
             cli.decimal_number(bad)
+
+
+def test_a_first_install_checks_the_chip_micropython_names_against_the_board():
+    """The audit: onto plain MicroPython (no PumpWatch to say its board) any board's build was copied."""
+    from pumpsync.deploy import check_machine
+    check_machine("rp2", "Raspberry Pi Pico with RP2040")
+    check_machine("pico-w", "Raspberry Pi Pico W with RP2040")
+    check_machine("esp32", "Generic ESP32 module with ESP32")
+    check_machine("rp2", "linux [GCC 12.2.0] version")  # an emulated unit: no chip to check
+    for board, machine in (("esp32", "Raspberry Pi Pico with RP2040"), ("rp2", "Generic ESP32 module with ESP32"),
+                           ("rp2", "Raspberry Pi Pico W with RP2040"), ("pico-w", "Raspberry Pi Pico with RP2040")):
+        with pytest.raises(DeployError, match="nothing was changed"):
+            check_machine(board, machine)
