@@ -60,6 +60,12 @@ class HAL:
         """Signed ms from `earlier` to `later` across a wrap (time.ticks_diff on a board)."""
         return ((later - earlier + _TICKS_HALF) & _TICKS_MAX) - _TICKS_HALF
 
+    def ticks_age(self, stamp):
+        """ms since `stamp` (ticks) was taken; a stamp so old that ticks_diff wraps negative (after
+        2**29 ms, 6.2 days) reads as long ago, never as just now (review 28)."""
+        age = self.ticks_diff(self.ticks_ms(), stamp)
+        return age if age >= 0 else _TICKS_HALF
+
     def ticks_add(self, ticks, delta_ms):
         return (ticks + delta_ms) & _TICKS_MAX
 

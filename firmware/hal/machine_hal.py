@@ -119,7 +119,7 @@ class MachineHAL(HAL):
 
     def _on_button(self, pin):
         now = time.ticks_ms()
-        if time.ticks_diff(now, self._level_at) < _DEBOUNCE_MS:
+        if 0 <= time.ticks_diff(now, self._level_at) < _DEBOUNCE_MS:  # a wrapped, negative diff: long ago
             self._bounced = True  # not taken: the wait reads the level again once the bounce time is over
             return
         self._take_level(now)
@@ -141,7 +141,8 @@ class MachineHAL(HAL):
         otherwise leave a state the pin no longer shows (review 28: a 5 ms glitch during EMPTY
         left the unit "held", and the patient's next press armed the factory reset)."""
         now = time.ticks_ms()
-        left = _DEBOUNCE_MS - time.ticks_diff(now, self._level_at)
+        since = time.ticks_diff(now, self._level_at)
+        left = _DEBOUNCE_MS - since if since >= 0 else 0  # negative: 6.2 days and more ago, not a bounce
         if left > 0:
             return left if self._bounced else None
         self._bounced = False
@@ -200,7 +201,7 @@ class MachineHAL(HAL):
             if settle is not None:
                 left = min(left, settle)
             if self._sounded_at is not None:
-                if time.ticks_diff(time.ticks_ms(), self._sounded_at) < _ALERT_WINDOW_MS:
+                if 0 <= time.ticks_diff(time.ticks_ms(), self._sounded_at) < _ALERT_WINDOW_MS:
                     left = min(left, _ALERT_SLICE_MS)  # a press to silence it is answered soon
                 else:
                     self._sounded_at = None

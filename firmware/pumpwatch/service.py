@@ -196,7 +196,7 @@ class Service:
             refusal = "the unit is not paired"
         elif nonce is None or message.get("nonce") != nonce[0]:
             refusal = "stale or replayed nonce: ask for a new one"
-        elif self.hal.ticks_diff(now, nonce[1]) > NONCE_LIFETIME_MS:
+        elif self.hal.ticks_age(nonce[1]) > NONCE_LIFETIME_MS:
             refusal = "nonce expired: ask for a new one"
         else:
             key = self._key_for(message, body, mac)
@@ -232,7 +232,7 @@ class Service:
             self.unit.log_event({"e": "auth_rejected", "why": why, "m": _text(method)})  # once per boot
             self.summary_at = self.hal.ticks_ms()
             self.refused = 0
-        elif self.hal.ticks_diff(self.hal.ticks_ms(), self.summary_at) >= REFUSALS_SUMMARY_EVERY_MS:
+        elif self.hal.ticks_age(self.summary_at) >= REFUSALS_SUMMARY_EVERY_MS:
             self._summarise()
 
     def _summarise(self):
@@ -244,7 +244,7 @@ class Service:
         """ms until refusals not yet written must be summarised (None: nothing pending)."""
         if not self.refused:
             return None
-        left = REFUSALS_SUMMARY_EVERY_MS - self.hal.ticks_diff(self.hal.ticks_ms(), self.summary_at)
+        left = REFUSALS_SUMMARY_EVERY_MS - self.hal.ticks_age(self.summary_at)
         if left <= 0:
             self._summarise()
             return None

@@ -84,9 +84,10 @@ def machine_hal(monkeypatch):
     monkeypatch.delitem(sys.modules, "hal.machine_hal", raising=False)
     import hal.machine_hal as module
 
-    clock = types.SimpleNamespace(now=0, ticks_diff=lambda a, b: a - b, ticks_add=lambda a, b: a + b,
-                                  gmtime=module.time.gmtime)
-    clock.ticks_ms = lambda: clock.now
+    # MicroPython's ticks: they wrap at 2**30 ms, ticks_diff is signed in [-2**29, 2**29)
+    clock = types.SimpleNamespace(now=0, ticks_diff=lambda a, b: ((a - b + 2**29) & (2**30 - 1)) - 2**29,
+                                  ticks_add=lambda a, b: (a + b) & (2**30 - 1), gmtime=module.time.gmtime)
+    clock.ticks_ms = lambda: clock.now & (2**30 - 1)
 
     def sleep_ms(ms):  # time passes while the HAL sleeps (nothing arrives on the port)
         clock.now += ms

@@ -90,3 +90,22 @@ def test_right_after_a_sound_the_wait_sleeps_in_short_slices_so_a_press_is_answe
     slices.clear()
     hal.wait(10000)
     assert max(slices) == 4000, slices[:5]
+
+
+def test_a_press_six_days_after_the_last_is_still_a_press(machine_hal):
+    """Review 28, finding 5: the debounce compared ticks_diff(now, last change) < 20 ms; 2**29 ms
+    (6.2 days) after the last press that diff wraps negative, so every edge read as a bounce and the
+    button was dead until day 12.4: no pausing EMPTY, no readout, no pairing."""
+    hal, pin, clock = machine_hal.MachineHAL(BASE), board.pins[14], machine_hal.time
+    clock.now = 1000
+    pin.drive(0)
+    clock.now = 1150
+    pin.drive(1)
+    hal.wait(0), hal.wait(0)
+    for days in (6.3, 9, 12.3):
+        clock.now = 1150 + int(days * 86400 * 1000)
+        pin.drive(0)
+        assert hal.wait(60000) & EVENT_BUTTON and hal.button_down(), days
+        clock.now += 150
+        pin.drive(1)
+        assert hal.wait(60000) & EVENT_BUTTON and not hal.button_down(), days
