@@ -63,7 +63,7 @@ class HAL:
     def ticks_age(self, stamp):
         """ms since `stamp` (ticks) was taken; a stamp so old that ticks_diff wraps negative (after
         2**29 ms, 6.2 days) reads as long ago, never as just now (review 28)."""
-        age = self.ticks_diff(self.ticks_ms(), stamp)
+        age = self.ticks_diff(self.ticks_ms(), stamp)  # type: ignore  # each target defines ticks_ms()
         return age if age >= 0 else _TICKS_HALF
 
     def ticks_add(self, ticks, delta_ms):

@@ -47,7 +47,7 @@ def _store(hal, crashes, expect=None):
         os.mkdir(hal.flash_root() + "data")
     except OSError:
         pass
-    records.write_record(_path(hal), {"crashes": crashes, "expect": expect})
+    records.try_write_record(_path(hal), {"crashes": crashes, "expect": expect})  # full flash: not counted
 
 
 def crash_count(hal):

@@ -28,7 +28,8 @@ def load_unit_id(service):
         ident = None
     if ident is None:
         ident = {"unit_id": keys.to_hex(service.hal.random_bytes(6))}
-        records.write_record(path, ident)
+        if not records.try_write_record(path, ident):
+            service.unit.storage_failed = True  # a full flash: this id holds until the next boot
     return ident["unit_id"]
 
 

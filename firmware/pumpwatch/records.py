@@ -74,11 +74,25 @@ def write_record(path, value):
 
     jsonpieces.dump(value, measure, buffer)
     tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        f.write(("%s %d %s %d\n" % (MAGIC, RECORD_FORMAT, crc_text_of(size[1]), size[0])).encode())
-        jsonpieces.dump(value, f.write, buffer)
-        f.flush()
+    try:
+        with open(tmp, "wb") as f:
+            f.write(("%s %d %s %d\n" % (MAGIC, RECORD_FORMAT, crc_text_of(size[1]), size[0])).encode())
+            jsonpieces.dump(value, f.write, buffer)
+            f.flush()
+    except OSError:
+        remove(tmp)  # a full flash: the piece written would only take more of it
+        raise
     os.rename(tmp, path)
+
+
+def try_write_record(path, value):
+    """write_record for what monitoring keeps (acknowledgements, the boot record): False when the
+    flash is full or failing; the old record stands and the unit goes on sounding."""
+    try:
+        write_record(path, value)
+        return True
+    except OSError:
+        return False
 
 
 def remove(path):
@@ -108,6 +122,7 @@ class EventLog:
         return [(n, self.path(n)) for n in self.numbers]
 
     def append(self, entry):
+        """Add `entry`; False when the flash could not take it."""
         body = json.dumps(entry).encode()
         line = crc_text(body).encode() + b" " + body + b"\n"
         numbers = self.numbers
@@ -119,8 +134,12 @@ class EventLog:
             numbers.append(numbers[-1] + 1)
             while len(numbers) > self.keep:
                 remove(self.path(numbers.pop(0)))
-        with open(self.path(numbers[-1]), "ab") as f:
-            f.write(line)
+        try:
+            with open(self.path(numbers[-1]), "ab") as f:
+                f.write(line)
+            return True
+        except OSError:  # a full or failing flash: this record is lost, the monitoring goes on
+            return False
 
     def clear(self):
         for _, path in self.files():

@@ -85,6 +85,7 @@ class Unit(UnitFiles):
         if events & EVENT_BUTTON:
             self._button()
         self._check_battery()
+        self._check_storage()
         wake_in = self._evaluate()
         more = False
         if events & EVENT_SERIAL or self.serial_due:
@@ -144,7 +145,8 @@ class Unit(UnitFiles):
         state = {"v": 1, "settings_crc": self.settings_crc, "acks": self.acks}
         if self.elsewhere is not None:
             state["elsewhere"] = list(self.elsewhere)
-        records.write_record(self.state_path, state)
+        if not records.try_write_record(self.state_path, state):
+            self.storage_failed = True  # held in RAM until the next boot
 
     # ------------------------------------------------------------------ conditions and sound
     def active(self, now):
@@ -313,10 +315,12 @@ class Unit(UnitFiles):
             self.volatile_acks = self.policy.acknowledge(self.sounding, self.volatile_acks, self.uptime // 1000)
             return ids
         self.acks = self.policy.acknowledge(self.sounding, self.acks, now)
+        if STORAGE_CORRUPT in ids:
+            self.storage_failed = False  # set again if these records cannot be written either
         self.save_state()
         self.log_event({"e": "ack", "c": ids, "until": [self.acks[cid] for cid in ids]})
-        for cid in ids:  # a one-off fault is over once acknowledged
-            if cid == STORAGE_CORRUPT or cid == SETTINGS_REJECTED:
+        for cid in ids:  # a one-off fault is over once acknowledged; a flash still failing stays, paused
+            if cid == SETTINGS_REJECTED or (cid == STORAGE_CORRUPT and not self.storage_failed):
                 self.faults.pop(cid, None)
         return ids
 
@@ -331,6 +335,12 @@ class Unit(UnitFiles):
         self.log_noise({"e": "readout", "pattern": pattern.name})
 
     # ------------------------------------------------------------------ battery
+    def _check_storage(self):
+        """A flash that could not take a record: the technical sound asks for the clinic (EMPTY and
+        the refill alarms, louder, still win)."""
+        if self.storage_failed and STORAGE_CORRUPT not in self.faults:
+            self.faults[STORAGE_CORRUPT] = self.since()
+
     def _check_battery(self):
         mv = self.hal.battery_mv()
         if mv is None:

@@ -25,6 +25,7 @@ class UnitFiles:
         self.log = records.EventLog(self.data_dir, "events", 32768, 4)  # evidence
         self.noise = records.EventLog(self.data_dir, "noise", 4096, 2)  # what strangers can cause
         self.uptime = 0  # ms since boot (the unit keeps it up to date)
+        self.storage_failed = False  # a log or record could not be written (a full flash): a fault
 
     def now_s(self):
         ms = self.hal.wall_time_ms()
@@ -38,9 +39,11 @@ class UnitFiles:
     def log_event(self, entry):
         """Evidence: kept until more evidence rotates it away."""
         entry["t"] = self.now_s()
-        self.log.append(entry)
+        if not self.log.append(entry):
+            self.storage_failed = True
 
     def log_noise(self, entry):
         """What a stranger or a curious finger can cause: its own small log."""
         entry["t"] = self.now_s()
-        self.noise.append(entry)
+        if not self.noise.append(entry):
+            self.storage_failed = True
