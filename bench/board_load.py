@@ -75,11 +75,15 @@ def fill(history: History, units) -> None:
         conn.execute(events.insert(), rows)
 
 
-def time_board(db, units) -> tuple[float, float, int]:
-    """(median ms, first load ms, rows on the page) of GET / on the history `db`."""
+def time_board(db, units) -> tuple[float, float, int, float]:
+    """(median ms, first load ms, rows on the page, start-up warm-up ms) of GET / on the history `db`;
+    the first load comes after the warm-up `pumpsync board` does before it serves."""
     fill(History(db), units)
     app = board.create_app(db, clock=lambda: NOW)
     client = app.test_client()
+    started = time.perf_counter()
+    app.warm()  # type: ignore[attr-defined]  # what pumpsync board does before it serves
+    warm = (time.perf_counter() - started) * 1000
     started = time.perf_counter()
     page = client.get("/")
     first = (time.perf_counter() - started) * 1000
@@ -91,13 +95,14 @@ def time_board(db, units) -> tuple[float, float, int]:
         assert client.get("/").status_code == 200
         times_ms.append((time.perf_counter() - started) * 1000)
     app.history.close()  # type: ignore[attr-defined]
-    return statistics.median(times_ms), first, shown
+    return statistics.median(times_ms), first, shown, warm
 
 
-def _line(name: str, median: float, first: float, shown: int) -> None:
-    print(f"  {name:<11} median {median:7.1f} ms over {REPEAT} loads (first load {first:7.1f} ms), "
-          f"{shown} units shown; goal <= {GOAL_MS:.0f} ms: ratio {median / GOAL_MS:.2f} "
-          f"{'OK' if median <= GOAL_MS else 'OVER'}")
+def _line(name: str, median: float, first: float, shown: int, warm: float) -> None:
+    worst = max(median, first)
+    print(f"  {name:<11} median {median:7.1f} ms over {REPEAT} loads, first load {first:7.1f} ms "
+          f"(after the start-up warm-up, {warm:.0f} ms), {shown} units shown; goal <= {GOAL_MS:.0f} ms for "
+          f"every load: worst ratio {worst / GOAL_MS:.2f} {'OK' if worst <= GOAL_MS else 'OVER'}")
 
 
 def run() -> None:

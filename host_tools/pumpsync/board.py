@@ -206,6 +206,8 @@ def create_app(db=None, clock=time.time, hostnames=()):
                     "made. <a href=\"/\">The refill board</a></p>"), 500
 
     app.history = history  # type: ignore[attr-defined]
+    # every unit's forecast, computed at start-up: the first nurse to open the page does not wait for it
+    app.warm = rows_or_problem  # type: ignore[attr-defined]
     return app
 
 
@@ -282,6 +284,7 @@ def cmd_board(args) -> int:
         why = getattr(exc, "strerror", None) or str(exc)
         raise CommandFailed(f"--listen {host}:{port}: cannot serve there ({why}); is another board running, or "
                             "is the address not this computer's? Choose another with --listen") from None
+    app.warm()  # type: ignore[attr-defined]
     shown = f"[{host}]" if ":" in host else host
     print(f"refill board on http://{shown}:{port}/ (history: {history.path}); Ctrl-C stops it", flush=True)
     try:
