@@ -7,6 +7,7 @@ programmer check catches a typo first), log, history."""
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from clinic import clinic_with_unit, settings_for_now
@@ -69,6 +70,9 @@ def test_a_refill_visit_from_pairing_to_history(tmp_path):
             ["pair", "time_set", "time_set", "refill", "sync"]  # the unit's clock: refused, then set
         # the mistyped file was refused before any unit was touched: nothing to record
         assert "refused" in history[1] and " ok " in history[-1]
-        assert time.strftime("%Y-%m-%d") in history[-1]  # this computer's local date
+        # today's date in the zone the line names (the patient's: past 23:00 UTC, Berlin is tomorrow)
+        offset = re.search(r"UTC([+-])(\d\d):(\d\d)", history[-1])
+        shift = 0 if offset is None else (1 if offset[1] == "+" else -1) * (int(offset[2]) * 3600 + int(offset[3]) * 60)
+        assert time.strftime("%Y-%m-%d", time.gmtime(time.time() + shift)) in history[-1], history[-1]
     finally:
         clinic.emu.close()

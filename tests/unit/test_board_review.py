@@ -224,9 +224,12 @@ def test_each_flag_from_an_earlier_record_says_when_it_was_recorded(tmp_path):
     recorded = row.local(row.last_sync_at)[:10]  # the fill records everything today
     for words in ("refill reconciliation flagged", ):
         assert any(f.startswith(words) and recorded in f for f in row.flags), row.flags
+    # each row's date in its own patient's zone (past 23:00 UTC, Berlin is already tomorrow)
     faults = rows_at(path, board_data.NOW)["a1b2c3d4e5f6"]
+    recorded = faults.local(faults.last_sync_at)[:10]
     assert any(f.startswith("unit faults in last log") and recorded in f for f in faults.flags), faults.flags
     drift = rows_at(path, board_data.NOW)["77aa00bb11cc"]
+    recorded = drift.local(drift.last_sync_at)[:10]
     assert any(f.startswith("unit clock drift") and recorded in f for f in drift.flags), drift.flags
 
 
