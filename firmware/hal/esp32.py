@@ -6,7 +6,6 @@ light sleep, not across power loss.
 """
 
 import esp32
-import machine
 
 from hal.machine_hal import MachineHAL
 
@@ -18,8 +17,3 @@ class Esp32HAL(MachineHAL):
             pressed_level = 0 if config.get("button_active_low", True) else 1
             esp32.wake_on_ext0(self._button, pressed_level)
 
-    def sleep(self, ms):
-        if self.may_light_sleep():
-            machine.lightsleep(ms)
-        else:
-            MachineHAL.sleep(self, ms)

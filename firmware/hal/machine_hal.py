@@ -119,7 +119,7 @@ class MachineHAL(HAL):
 
     def _on_button(self, pin):
         now = time.ticks_ms()
-        if 0 <= time.ticks_diff(now, self._level_at) < _DEBOUNCE_MS:  # a wrapped, negative diff: long ago
+        if self.ticks_age(self._level_at) < _DEBOUNCE_MS:
             self._bounced = True  # not taken: the wait reads the level again once the bounce time is over
             return
         self._take_level(now)
@@ -140,13 +140,11 @@ class MachineHAL(HAL):
         not only by edge: a glitch or chatter whose last edge fell inside the bounce time would
         otherwise leave a state the pin no longer shows (review 28: a 5 ms glitch during EMPTY
         left the unit "held", and the patient's next press armed the factory reset)."""
-        now = time.ticks_ms()
-        since = time.ticks_diff(now, self._level_at)
-        left = _DEBOUNCE_MS - since if since >= 0 else 0  # negative: 6.2 days and more ago, not a bounce
+        left = _DEBOUNCE_MS - self.ticks_age(self._level_at)
         if left > 0:
             return left if self._bounced else None
         self._bounced = False
-        self._take_level(now)
+        self._take_level(time.ticks_ms())
         return None
 
     def button_down(self):
@@ -201,7 +199,7 @@ class MachineHAL(HAL):
             if settle is not None:
                 left = min(left, settle)
             if self._sounded_at is not None:
-                if 0 <= time.ticks_diff(time.ticks_ms(), self._sounded_at) < _ALERT_WINDOW_MS:
+                if self.ticks_age(self._sounded_at) < _ALERT_WINDOW_MS:
                     left = min(left, _ALERT_SLICE_MS)  # a press to silence it is answered soon
                 else:
                     self._sounded_at = None
@@ -234,8 +232,11 @@ class MachineHAL(HAL):
         return left
 
     def sleep(self, ms):
-        """Wait up to `ms` for serial input or an interrupt (boards override); while the port is
+        """Wait up to `ms` for serial input or an interrupt (light sleep where may_light_sleep); while the port is
         held, bytes waiting do not cut the sleep short (a poll would return at once)."""
+        if self.may_light_sleep():
+            machine.lightsleep(ms)  # the button's pin interrupt ends it (rp2; esp32 wakes on ext0)
+            return
         held = self._serial_held()
         if held:
             time.sleep_ms(min(ms, held))

@@ -99,11 +99,6 @@ class Rp2HAL(MachineHAL):
     def before_sleep(self):
         self._keep_time()
 
-    def sleep(self, ms):
-        if self.may_light_sleep():
-            machine.lightsleep(ms)
-        else:
-            MachineHAL.sleep(self, ms)
 
     def reset_cause(self):
         reason = machine.mem32[_WATCHDOG_REASON]

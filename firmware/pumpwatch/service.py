@@ -190,7 +190,6 @@ class Service:
     # ------------------------------------------------------------------ authentication
     def _authorise(self, message, mac, body):
         """None when the write may go ahead (self.key, self.echo set), else why not; the nonce is spent."""
-        now = self.hal.ticks_ms()
         nonce, self.nonce = self.nonce, None  # single use, whatever happens
         if not self.keys.paired():
             refusal = "the unit is not paired"

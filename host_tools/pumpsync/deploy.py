@@ -118,7 +118,6 @@ def wait_for_prompt(port: str, timeout: float = PROMPT_WAIT_S) -> None:
 def _unit_manifest(port: str) -> tuple[dict, str]:
     """The manifest of the files a deploy left on the unit ({} for none), and the chip MicroPython names
     (sys.implementation._machine, as os.uname().machine gives it where a port has os.uname)."""
-    # sys.implementation._machine: the chip's name on every port (not every port has os.uname)
     code = ("import json, sys\ntry:\n m = json.load(open('%s'))\nexcept OSError:\n m = {}\n"
             "print(json.dumps({'manifest': m, 'machine': getattr(sys.implementation, '_machine', '')}))" % MANIFEST)
     out = mpremote(port, "exec", code, timeout=60).stdout.strip().splitlines()
